@@ -35,7 +35,9 @@ CATALOGUE: Final[dict[int, ErrorKind]] = {
         ErrorKind(21604, 400, "'To' phone number is required"),
         ErrorKind(21606, 400, "The 'From' phone number is not a valid, message-capable number"),
         ErrorKind(21610, 400, "Attempt to send to unsubscribed recipient"),
-        ErrorKind(21611, 400, "This 'From' number has exceeded the maximum number of queued messages"),
+        ErrorKind(
+            21611, 400, "This 'From' number has exceeded the maximum number of queued messages"
+        ),
         ErrorKind(21612, 400, "The 'To' phone number is not currently reachable"),
         ErrorKind(21614, 400, "'To' number is not a valid mobile number"),
         ErrorKind(21617, 400, "The concatenated message body exceeds the 1600 character limit"),

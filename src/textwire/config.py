@@ -1,0 +1,62 @@
+"""One ``Settings`` object: env ``TEXTWIRE_*``, CLI flags override; nothing else reads env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["all", "api", "worker", "redirect"]
+
+
+class Settings(BaseSettings):
+    """Every setting textwire has, with the default that makes ``textwire serve`` just work."""
+
+    model_config = SettingsConfigDict(env_prefix="TEXTWIRE_", extra="ignore")
+
+    data_dir: Path = Field(Path("textwire-data"), description="Where SQLite and the key live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default is SQLite in data_dir."
+    )
+    secret_key: str | None = Field(
+        None, description="Fernet key for secrets at rest; generated into data_dir when unset."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = Field(
+        None, description="Base URL clients use to reach the API (for links in responses)."
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Dispatch worker
+    worker_batch_size: int = Field(500, ge=1, le=10_000)
+    worker_poll_interval: float = Field(0.05, gt=0, description="Idle sleep between claims (s).")
+    worker_concurrency: int = Field(64, ge=1, description="Provider calls in flight per worker.")
+    lease_seconds: float = Field(30.0, gt=0, description="A claim's lease before takeover (s).")
+    retry_base_seconds: float = Field(2.0, gt=0)
+    max_send_attempts: int = Field(6, ge=1)
+
+    # Outgoing webhooks
+    webhook_timeout: float = Field(5.0, gt=0)
+    webhook_max_attempts: int = Field(8, ge=1)
+    webhook_concurrency: int = Field(32, ge=1)
+
+    # Sandbox provider
+    sandbox_delivery_delay: float = Field(1.0, ge=0, description="Seconds until the receipt.")
+    sandbox_failure_rate: float = Field(0.0, ge=0, le=1)
+    sandbox_seed: int = 0
+
+    # Message create batching (group commit on the hot path)
+    insert_batch_max: int = Field(256, ge=1)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'textwire.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")

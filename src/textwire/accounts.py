@@ -1,0 +1,182 @@
+"""Accounts, API keys and authentication.
+
+An account's auth token is stored twice: hashed (to check a request quickly) and
+encrypted (to sign the callbacks we send, which needs the token itself).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from textwire import tables as t
+from textwire.clock import Clock
+from textwire.crypto import SecretBox, hash_secret, new_token, secret_matches
+from textwire.db import Database
+from textwire.errors import TextwireError
+from textwire.ids import new_sid
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    account_sid: str
+    auth_token: str
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    sid: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class _Credential:
+    account_sid: str
+    secret_hash: str
+    expires: float
+
+
+SANDBOX_INTEGRATION_NAME = "Sandbox"
+
+
+async def create_account(db: Database, box: SecretBox, clock: Clock, name: str) -> NewAccount:
+    """A new account with its auth token and its default sandbox integration."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise TextwireError(20001, "Invalid parameter 'FriendlyName': must be 1 to 64 characters")
+    sid = new_sid("AC")
+    token = new_token()
+    now = clock.now()
+    async with db.write() as conn:
+        await conn.execute(
+            insert(t.accounts).values(
+                sid=sid,
+                friendly_name=name,
+                auth_token_hash=hash_secret(token),
+                auth_token_enc=box.encrypt(token),
+                date_created=now,
+                date_updated=now,
+            )
+        )
+        await conn.execute(
+            insert(t.integrations).values(
+                sid=new_sid("IN"),
+                account_sid=sid,
+                friendly_name=SANDBOX_INTEGRATION_NAME,
+                type="sandbox",
+                settings={},
+                secrets_enc=None,
+                date_created=now,
+                date_updated=now,
+            )
+        )
+    return NewAccount(sid, token)
+
+
+async def create_api_key(db: Database, clock: Clock, account_sid: str, name: str) -> NewApiKey:
+    sid = new_sid("SK")
+    secret = new_token() + new_token()
+    async with db.write() as conn:
+        await conn.execute(
+            insert(t.api_keys).values(
+                sid=sid,
+                account_sid=account_sid,
+                friendly_name=name[:64] or "key",
+                secret_hash=hash_secret(secret),
+                date_created=clock.now(),
+            )
+        )
+    return NewApiKey(sid, secret)
+
+
+async def default_integration_sid(db: Database, account_sid: str) -> str:
+    async with db.read() as conn:
+        sid = await conn.scalar(
+            select(t.integrations.c.sid)
+            .where(t.integrations.c.account_sid == account_sid, t.integrations.c.type == "sandbox")
+            .order_by(t.integrations.c.date_created)
+            .limit(1)
+        )
+    if sid is None:
+        raise TextwireError(20404, f"Account {account_sid} has no sandbox integration")
+    return str(sid)
+
+
+class Authenticator:
+    """Checks Basic-auth credentials (account SID + token, or API key SID + secret).
+
+    Credentials are cached for a few seconds: every API request authenticates, and a
+    database round trip per request would cost more than the request's own work.
+    """
+
+    TTL = 5.0
+
+    def __init__(self, db: Database):
+        self._db = db
+        self._cache: dict[str, _Credential | None] = {}
+        self._expiry: dict[str, float] = {}
+
+    async def _lookup(self, username: str) -> _Credential | None:
+        now = time.monotonic()
+        if username in self._cache and self._expiry[username] > now:
+            return self._cache[username]
+        cred: _Credential | None = None
+        async with self._db.read() as conn:
+            if username.startswith("AC"):
+                row = (
+                    await conn.execute(
+                        select(t.accounts.c.sid, t.accounts.c.auth_token_hash).where(
+                            t.accounts.c.sid == username, t.accounts.c.status == "active"
+                        )
+                    )
+                ).first()
+                if row is not None:
+                    cred = _Credential(row.sid, row.auth_token_hash, now + self.TTL)
+            elif username.startswith("SK"):
+                row = (
+                    await conn.execute(
+                        select(t.api_keys.c.account_sid, t.api_keys.c.secret_hash).where(
+                            t.api_keys.c.sid == username
+                        )
+                    )
+                ).first()
+                if row is not None:
+                    cred = _Credential(row.account_sid, row.secret_hash, now + self.TTL)
+        if len(self._cache) > 100_000:  # bound memory against credential-stuffing
+            self._cache.clear()
+            self._expiry.clear()
+        self._cache[username] = cred
+        self._expiry[username] = now + self.TTL
+        return cred
+
+    async def authenticate(self, username: str, password: str) -> str | None:
+        """The account SID these credentials act for, or None."""
+        cred = await self._lookup(username)
+        if cred is None or not secret_matches(password, cred.secret_hash):
+            return None
+        return cred.account_sid
+
+
+class TokenCache:
+    """Decrypted auth tokens, for signing callbacks, kept so each sign is not a decrypt."""
+
+    def __init__(self, db: Database, box: SecretBox):
+        self._db = db
+        self._box = box
+        self._tokens: dict[str, str] = {}
+
+    async def token(self, account_sid: str) -> str:
+        cached = self._tokens.get(account_sid)
+        if cached is not None:
+            return cached
+        async with self._db.read() as conn:
+            enc = await conn.scalar(
+                select(t.accounts.c.auth_token_enc).where(t.accounts.c.sid == account_sid)
+            )
+        if enc is None:
+            raise TextwireError(20404, f"Account {account_sid} not found")
+        token = self._box.decrypt(enc)
+        self._tokens[account_sid] = token
+        return token

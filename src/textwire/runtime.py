@@ -1,0 +1,74 @@
+"""The composition root: one ``Runtime`` per process holds every shared object.
+
+Caches and registries live here, not in module globals, so tests can run several
+runtimes side by side and each API, worker or CLI call gets what it needs passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textwire.accounts import Authenticator, TokenCache
+from textwire.clock import Clock
+from textwire.config import Settings
+from textwire.crypto import SecretBox, load_or_create_key
+from textwire.db import Database
+from textwire.messages.inserter import MessageInserter
+from textwire.metrics import Metrics
+from textwire.migrate import upgrade
+from textwire.providers.base import Provider
+from textwire.providers.sandbox import SandboxProvider
+from textwire.senders.directory import Directory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    clock: Clock
+    auth: Authenticator
+    tokens: TokenCache
+    directory: Directory
+    inserter: MessageInserter
+    metrics: Metrics
+    sandbox: SandboxProvider
+    # Round-robin turn per messaging service (the simple pool policy).
+    turns: dict[str, int] = field(default_factory=dict)
+
+    def provider_for(self, integration_sid: str | None) -> Provider:
+        """The provider behind an integration; only the sandbox exists so far."""
+        return self.sandbox
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def open_runtime(
+    settings: Settings, *, migrate: bool = True, clock: Clock | None = None
+) -> Runtime:
+    """Build the runtime for ``settings``, applying migrations first unless told not to."""
+    url = settings.resolved_database_url()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        await upgrade(url)
+    db = Database(url)
+    box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+    return Runtime(
+        settings=settings,
+        db=db,
+        box=box,
+        clock=clock or Clock(),
+        auth=Authenticator(db),
+        tokens=TokenCache(db, box),
+        directory=Directory(db),
+        inserter=MessageInserter(db, settings.insert_batch_max),
+        metrics=Metrics(),
+        sandbox=SandboxProvider(
+            db,
+            delay=settings.sandbox_delivery_delay,
+            failure_rate=settings.sandbox_failure_rate,
+            seed=settings.sandbox_seed,
+        ),
+    )

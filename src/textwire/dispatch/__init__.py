@@ -1,0 +1,1 @@
+"""The dispatch worker, rate limits, delivery receipts and outgoing webhooks."""

@@ -1,0 +1,1 @@
+"""Messages: the one ``send()`` pipeline, the message store and its status machine."""

@@ -1,0 +1,198 @@
+"""``send()``: the one pipeline every front door uses (API, CLI, campaigns, auto-replies).
+
+Validate → (consent, links: later issues) → smart-encode and segment → resolve the
+sender or service → insert the row with its first status, in one transaction. Nothing is
+written unless every check passed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from textwire import segments
+from textwire.errors import TextwireError
+from textwire.ids import new_sid
+from textwire.phone import InvalidPhoneNumber, PhoneNumber, parse_phone
+from textwire.runtime import Runtime
+from textwire.senders.directory import AccountSnapshot, SenderInfo, ServiceInfo
+
+MAX_BODY_CHARS = 1600
+MAX_MEDIA = 10
+# Twilio accepts 1..36000 s on the compatible API; SPEC F-SVC-5 narrows services to 14,400.
+MAX_VALIDITY = 36_000
+DEFAULT_VALIDITY = 36_000
+SCHEDULE_MIN = timedelta(seconds=300)
+SCHEDULE_MAX = timedelta(days=35)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One message to send, as every front door describes it."""
+
+    account_sid: str
+    to: str
+    body: str | None = None
+    from_: str | None = None
+    service_sid: str | None = None
+    media_urls: tuple[str, ...] = ()
+    status_callback: str | None = None
+    validity_period: int | None = None
+    send_at: datetime | None = None
+    schedule_type: str | None = None
+    smart_encoded: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_recipient(to: str | None) -> PhoneNumber:
+    if to is None or not to.strip():
+        raise TextwireError(21604, "A 'To' phone number is required")
+    try:
+        return parse_phone(to)
+    except InvalidPhoneNumber as exc:
+        raise TextwireError(
+            21211, f"The 'To' number {to} is not a valid phone number: {exc}"
+        ) from None
+
+
+def _check_body(body: str | None, media: tuple[str, ...]) -> str:
+    if not body and not media:
+        raise TextwireError(21602, "Message body is required: set 'Body' or 'MediaUrl'")
+    text = body or ""
+    if len(text) > MAX_BODY_CHARS:
+        raise TextwireError(
+            21617, f"'Body' is {len(text)} characters; the limit is {MAX_BODY_CHARS}"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TextwireError(20001, "Invalid parameter 'Body': not valid Unicode text") from None
+    if len(media) > MAX_MEDIA:
+        raise TextwireError(21623, f"'MediaUrl' has {len(media)} entries; at most {MAX_MEDIA}")
+    for url in media:
+        if not url.startswith(("http://", "https://")) or len(url) > 2048:
+            raise TextwireError(21620, f"Invalid 'MediaUrl' {url[:80]!r}: must be an http(s) URL")
+    return text
+
+
+def _check_callback(url: str | None) -> str | None:
+    if url is None or url == "":
+        return None
+    if not url.startswith(("http://", "https://")) or len(url) > 2048:
+        raise TextwireError(20001, "Invalid parameter 'StatusCallback': must be an http(s) URL")
+    return url
+
+
+def _resolve_origin(
+    req: SendRequest, snap: AccountSnapshot
+) -> tuple[SenderInfo | None, ServiceInfo | None]:
+    service: ServiceInfo | None = None
+    if req.service_sid:
+        service = snap.services.get(req.service_sid)
+        if service is None:
+            raise TextwireError(
+                21701,
+                f"Invalid parameter 'MessagingServiceSid': service {req.service_sid} "
+                "does not exist in this account",
+            )
+    sender: SenderInfo | None = None
+    if req.from_:
+        sender = snap.senders_by_value.get(req.from_.strip())
+        if sender is None:
+            raise TextwireError(
+                21606,
+                f"The 'From' number {req.from_} is not a sender of this account",
+            )
+        if "sms" not in sender.capabilities:
+            raise TextwireError(21606, f"The 'From' sender {req.from_} is not SMS-capable")
+    if sender is None and service is None:
+        raise TextwireError(21603, "A 'From' number or a 'MessagingServiceSid' is required")
+    return sender, service
+
+
+def _schedule(req: SendRequest, service: ServiceInfo | None, now: datetime) -> datetime | None:
+    if req.schedule_type is None and req.send_at is None:
+        return None
+    if req.schedule_type != "fixed":
+        raise TextwireError(35111, "'ScheduleType' must be 'fixed' when 'SendAt' is set")
+    if req.send_at is None:
+        raise TextwireError(35111, "'SendAt' is required when 'ScheduleType' is fixed")
+    if service is None:
+        raise TextwireError(35118, "'MessagingServiceSid' is required to schedule a message")
+    if req.send_at < now + SCHEDULE_MIN:
+        raise TextwireError(35114, "'SendAt' must be at least 300 seconds in the future")
+    if req.send_at > now + SCHEDULE_MAX:
+        raise TextwireError(35115, "'SendAt' must be at most 35 days in the future")
+    return req.send_at
+
+
+async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
+    """Validate and store one outbound message; returns its row. Writes nothing on error."""
+    recipient = parse_recipient(req.to).e164
+    text = _check_body(req.body, req.media_urls)
+    callback = _check_callback(req.status_callback)
+    if req.validity_period is not None and not 1 <= req.validity_period <= MAX_VALIDITY:
+        raise TextwireError(
+            21624, f"Invalid parameter 'ValidityPeriod': must be between 1 and {MAX_VALIDITY}"
+        )
+    snap = await rt.directory.account(req.account_sid)
+    sender, service = _resolve_origin(req, snap)
+    now = rt.clock.now()
+    send_at = _schedule(req, service, now)
+
+    smart = (
+        req.smart_encoded
+        if req.smart_encoded is not None
+        else bool(service and service.smart_encoding)
+    )
+    info = segments.analyze(text, smart_encoding=smart)
+    if send_at is not None:
+        status = "scheduled"
+    elif sender is None:
+        status = "accepted"
+    else:
+        status = "queued"
+    validity = req.validity_period or (service.validity_period if service else DEFAULT_VALIDITY)
+    extra = dict(req.extra)
+    if info.text != text:
+        extra["smart_encoded_replacements"] = len(text) - len(info.text) or True
+    sid = new_sid("MM" if req.media_urls else "SM")
+    row: dict[str, Any] = {
+        "sid": sid,
+        "account_sid": req.account_sid,
+        "service_sid": service.sid if service else None,
+        "sender_sid": sender.sid if sender else None,
+        "integration_sid": sender.integration_sid if sender else None,
+        "direction": "outbound-api",
+        "from_addr": sender.value if sender else None,
+        "to_addr": recipient,
+        "body": info.text,
+        "num_segments": info.num_segments,
+        "encoding": info.encoding,
+        "num_media": len(req.media_urls),
+        "media_urls": list(req.media_urls) or None,
+        "status": status,
+        "error_code": None,
+        "error_message": None,
+        "status_callback": callback or (service.status_callback if service else None),
+        "validity_period": validity,
+        "smart_encoded": smart,
+        "price": None,
+        "price_unit": "USD",
+        "provider_sid": None,
+        "attempts": 0,
+        "next_attempt_at": (send_at.timestamp() if send_at else time.time()),
+        "lease_until": None,
+        "lease_owner": None,
+        "extra": extra or None,
+        "send_at": send_at,
+        "date_created": now,
+        "date_updated": now,
+        "date_sent": None,
+    }
+    event = {"message_sid": sid, "status": status, "error_code": None, "at": now}
+    await rt.inserter.insert(row, event)
+    rt.metrics.messages_created.inc()
+    return row

@@ -1,0 +1,77 @@
+"""Writing status changes: the row, its event, and its status callback, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textwire import tables as t
+from textwire.dispatch.webhooks import form_webhook_row, status_callback_params
+from textwire.runtime import Runtime
+
+
+@dataclass
+class Change:
+    """A change to one message. ``status`` None changes columns only (no event, no callback)."""
+
+    row: Mapping[str, Any]
+    status: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    callback: bool = True
+
+
+async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) -> None:
+    """Apply ``changes`` inside the caller's write transaction."""
+    if not changes:
+        return
+    now = rt.clock.now()
+    # Several changes may touch one row (queued, then sending): merge them in order so the
+    # last one wins, then group rows by the columns they set for executemany.
+    merged: dict[str, dict[str, Any]] = {}
+    events: list[dict[str, Any]] = []
+    hooks: list[dict[str, Any]] = []
+    for ch in changes:
+        sid = ch.row["sid"]
+        values = merged.setdefault(sid, {"date_updated": now})
+        values.update(ch.values)
+        if ch.status is None:
+            continue
+        values["status"] = ch.status
+        if ch.error_code is not None:
+            values["error_code"] = ch.error_code
+            values["error_message"] = ch.error_message
+        events.append(
+            {"message_sid": sid, "status": ch.status, "error_code": ch.error_code, "at": now}
+        )
+        rt.metrics.transitions.labels(ch.status).inc()
+        url = ch.row.get("status_callback")
+        if url and ch.callback:
+            params = status_callback_params({**ch.row, **values}, ch.status, ch.error_code, now)
+            hooks.append(
+                form_webhook_row(
+                    account_sid=ch.row["account_sid"],
+                    message_sid=sid,
+                    kind="status",
+                    url=url,
+                    params=params,
+                    token=await rt.tokens.token(ch.row["account_sid"]),
+                    now=now,
+                )
+            )
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for sid, values in merged.items():
+        groups.setdefault(tuple(sorted(values)), []).append({**values, "_sid": sid})
+    m = t.messages
+    for cols, params_list in groups.items():
+        stmt = update(m).where(m.c.sid == bindparam("_sid")).values({c: bindparam(c) for c in cols})
+        await conn.execute(stmt, params_list)
+    if events:
+        await conn.execute(insert(t.message_events), events)
+    if hooks:
+        await conn.execute(insert(t.webhooks), hooks)

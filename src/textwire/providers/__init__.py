@@ -1,0 +1,1 @@
+"""Upstream SMS providers, each behind the one ``Provider`` protocol."""

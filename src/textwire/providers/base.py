@@ -1,0 +1,56 @@
+"""The ``Provider`` protocol every upstream connector implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Outcome = Literal["accepted", "failed", "retry"]
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What a provider needs to hand one message over."""
+
+    sid: str
+    account_sid: str
+    from_addr: str
+    to_addr: str
+    body: str
+    num_segments: int
+    encoding: str
+    media_urls: tuple[str, ...]
+    sender_sid: str | None
+    integration_sid: str | None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The provider's answer for one message.
+
+    ``accepted``: the provider has it (``provider_sid`` set); ``failed``: it never will
+    (``error_code``); ``retry``: a transient fault, try again later.
+    """
+
+    sid: str
+    outcome: Outcome
+    provider_sid: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+class Provider(Protocol):
+    """An upstream route to the phone network."""
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        """Hand these messages over; one result per message, in order."""
+        ...
+
+    async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
+        """Which of these message SIDs the provider already accepted.
+
+        Called before re-sending messages whose worker died mid hand-over, so a message
+        the provider accepted is never sent twice. Providers that cannot tell return {}.
+        """
+        ...

@@ -1,0 +1,134 @@
+"""The built-in sandbox provider (SPEC F-PROV-1): a simulated phone network.
+
+It accepts what it is handed, keeps its own record of each message (as a remote
+provider would), and reports a delivery receipt after a configurable delay. Which
+messages fail is decided by a hash of the seed and the message SID, so a run with the
+same seed and messages has the same outcomes. Twilio's magic test numbers fail with
+Twilio's codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, cast
+
+from sqlalchemy import Executable, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textwire import tables as t
+from textwire.db import Database
+from textwire.providers.base import OutboundMessage, SendResult
+
+TO_ERRORS: Final = {
+    "+15005550001": 21211,
+    "+15005550002": 21612,
+    "+15005550003": 21408,
+    "+15005550004": 21610,
+    "+15005550009": 21614,
+}
+FROM_ERRORS: Final = {"+15005550001": 21212, "+15005550007": 21606, "+15005550008": 21611}
+TEST_NUMBERS: Final = frozenset(TO_ERRORS) | frozenset(FROM_ERRORS) | {"+15005550006"}
+
+# Carrier errors a simulated undelivered message gets, one picked by the same hash.
+CARRIER_ERRORS: Final = (30003, 30005, 30006, 30007, 30008)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_sid: str
+    status: Literal["delivered", "undelivered"]
+    error_code: int | None
+
+
+def fate(seed: int, sid: str, failure_rate: float) -> tuple[str, int | None]:
+    """``("delivered", None)`` or ``("undelivered", code)``, the same for the same inputs."""
+    digest = hashlib.blake2b(f"{seed}:{sid}".encode(), digest_size=8).digest()
+    draw = int.from_bytes(digest, "big") / 2**64
+    if draw < failure_rate:
+        return "undelivered", CARRIER_ERRORS[digest[0] % len(CARRIER_ERRORS)]
+    return "delivered", None
+
+
+class SandboxProvider:
+    """A provider that needs nothing outside textwire's own database."""
+
+    def __init__(self, db: Database, *, delay: float, failure_rate: float, seed: int):
+        self._db = db
+        self.delay = delay
+        self.failure_rate = failure_rate
+        self.seed = seed
+
+    def _upsert(self) -> Executable:
+        dialect = sqlite if self._db.is_sqlite else postgresql
+        stmt = dialect.insert(t.sandbox_messages)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["message_sid"],
+            set_={"submissions": t.sandbox_messages.c.submissions + 1},
+        )
+        return cast(Executable, upsert)
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        now = time.time()
+        results: list[SendResult] = []
+        rows: list[dict[str, object]] = []
+        for m in messages:
+            code = FROM_ERRORS.get(m.from_addr) or TO_ERRORS.get(m.to_addr)
+            if code is not None:
+                results.append(SendResult(m.sid, "failed", error_code=code))
+                continue
+            outcome, error = fate(self.seed, m.sid, self.failure_rate)
+            rows.append(
+                {
+                    "message_sid": m.sid,
+                    "account_sid": m.account_sid,
+                    "from_addr": m.from_addr,
+                    "to_addr": m.to_addr,
+                    "num_segments": m.num_segments,
+                    "sender_sid": m.sender_sid,
+                    "submitted_at": now,
+                    "submissions": 1,
+                    "outcome": outcome,
+                    "error_code": error,
+                    "report_at": now + self.delay,
+                }
+            )
+            results.append(SendResult(m.sid, "accepted", provider_sid="SB" + m.sid[2:]))
+        if rows:
+            async with self._db.write() as conn:
+                await conn.execute(self._upsert(), rows)
+        return results
+
+    async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
+        if not sids:
+            return {}
+        async with self._db.read() as conn:
+            found = await conn.scalars(
+                select(t.sandbox_messages.c.message_sid).where(
+                    t.sandbox_messages.c.message_sid.in_(list(sids))
+                )
+            )
+            return {sid: SendResult(sid, "accepted", provider_sid="SB" + sid[2:]) for sid in found}
+
+    @staticmethod
+    async def take_due_receipts(
+        conn: AsyncConnection, now: float, limit: int = 2000
+    ) -> list[Receipt]:
+        """Receipts now due, marked reported in the caller's transaction."""
+        sm = t.sandbox_messages
+        rows = (
+            await conn.execute(
+                select(sm.c.message_sid, sm.c.outcome, sm.c.error_code)
+                .where(sm.c.report_at.is_not(None), sm.c.report_at <= now)
+                .order_by(sm.c.report_at)
+                .limit(limit)
+            )
+        ).all()
+        if not rows:
+            return []
+        sids = [r.message_sid for r in rows]
+        await conn.execute(update(sm).where(sm.c.message_sid.in_(sids)).values(report_at=None))
+        return [Receipt(r.message_sid, r.outcome, r.error_code) for r in rows]

@@ -1,0 +1,1 @@
+"""Senders (originators), messaging services, sender pools and their selection policy."""

@@ -1,0 +1,1 @@
+"""HTTP front doors: the Twilio-compatible API and the native ``/v1`` API."""

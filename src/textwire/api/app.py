@@ -1,0 +1,100 @@
+"""``create_app()``: the API's composition, its error rendering and its health endpoints."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select, text
+from starlette.exceptions import HTTPException
+
+from textwire import __version__
+from textwire import tables as t
+from textwire.api import messages
+from textwire.errors import TextwireError
+from textwire.runtime import Runtime
+from textwire.senders import api as senders_api
+from textwire.senders import service_api
+
+log = logging.getLogger("textwire.api")
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="textwire",
+        version=__version__,
+        description="Self-hosted SMS messaging with a Twilio-compatible API.",
+    )
+    app.state.rt = rt
+    app.include_router(messages.router)
+    app.include_router(service_api.router)
+    app.include_router(senders_api.router)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        try:
+            async with rt.db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # report, do not crash: this is what the probe is for
+            return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        await sample_gauges(rt)
+        return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+async def sample_gauges(rt: Runtime) -> None:
+    """Queue depth and messages by status, read from the table that is the queue."""
+    import time
+
+    m = t.messages
+    async with rt.db.read() as conn:
+        counts = (await conn.execute(select(m.c.status, func.count()).group_by(m.c.status))).all()
+        depth = await conn.scalar(
+            select(func.count())
+            .select_from(m)
+            .where(m.c.next_attempt_at.is_not(None), m.c.next_attempt_at <= time.time())
+        )
+    rt.metrics.messages_by_status.clear()
+    for status, count in counts:
+        rt.metrics.messages_by_status.labels(status).set(count)
+    rt.metrics.queue_depth.set(depth or 0)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TextwireError)
+    async def _textwire(_: Request, exc: TextwireError) -> JSONResponse:
+        return JSONResponse(exc.to_body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        err = TextwireError(20001, f"Invalid parameter '{where}': {first.get('msg', 'invalid')}")
+        return JSONResponse(err.to_body(), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        code = 20404 if exc.status_code == 404 else exc.status_code
+        detail = (
+            f"The requested resource {request.url.path} was not found"
+            if exc.status_code == 404
+            else str(exc.detail)
+        )
+        return JSONResponse(
+            TextwireError(code, detail, status=exc.status_code).to_body(),
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        err = TextwireError(20500, "Internal server error", status=500)
+        return JSONResponse(err.to_body(), status_code=500)

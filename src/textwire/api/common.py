@@ -1,0 +1,62 @@
+"""Helpers shared by the ``/v1`` routes: the runtime, auth, absolute URLs and ``meta`` paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from textwire.api.auth import authenticate
+from textwire.api.params import Params
+from textwire.runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.rt
+    return rt
+
+
+async def account_of(request: Request) -> tuple[Runtime, str]:
+    rt = runtime(request)
+    return rt, await authenticate(rt, request)
+
+
+def base_url(request: Request) -> str:
+    """Where clients reach us; Twilio's v1 paging links must be absolute."""
+    public = runtime(request).settings.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+def page_args(params: Params) -> tuple[int, int]:
+    size = params.int("PageSize", low=1, high=1000) or 50
+    page = params.int("Page", low=0, high=10**9) or 0
+    return page, size
+
+
+def v1_page(
+    request: Request,
+    key: str,
+    path: str,
+    items: list[dict[str, Any]],
+    page: int,
+    size: int,
+    has_more: bool,
+) -> dict[str, Any]:
+    """Twilio's v1 list body: ``{key: [...], "meta": {...}}`` with absolute page URLs."""
+    root = base_url(request) + path
+
+    def url(p: int) -> str:
+        return f"{root}?PageSize={size}&Page={p}"
+
+    return {
+        key: items,
+        "meta": {
+            "page": page,
+            "page_size": size,
+            "first_page_url": url(0),
+            "previous_page_url": url(page - 1) if page > 0 else None,
+            "next_page_url": url(page + 1) if has_more else None,
+            "url": url(page),
+            "key": key,
+        },
+    }

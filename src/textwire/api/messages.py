@@ -1,0 +1,237 @@
+"""Twilio-compatible Messages routes: ``/2010-04-01/Accounts/{AccountSid}/Messages``."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import and_, delete, or_, select, update
+
+from textwire import tables as t
+from textwire.api.auth import authenticate, check_path_account
+from textwire.api.params import Params, parse_datetime, read_params
+from textwire.errors import TextwireError, invalid, not_found
+from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
+from textwire.messages.serialize import API_VERSION, message_resource
+from textwire.runtime import Runtime
+
+router = APIRouter()
+BASE = f"/{API_VERSION}/Accounts/{{account}}/Messages"
+
+
+def _rt(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.rt
+    return rt
+
+
+def send_request_from(account_sid: str, p: Params) -> SendRequest:
+    send_at_raw = p.get("SendAt")
+    return SendRequest(
+        account_sid=account_sid,
+        to=p.get("To") or "",
+        body=p.get("Body"),
+        from_=p.get("From") or None,
+        service_sid=p.get("MessagingServiceSid") or None,
+        media_urls=tuple(p.get_list("MediaUrl")),
+        status_callback=p.get("StatusCallback"),
+        validity_period=p.int("ValidityPeriod", low=1, high=MAX_VALIDITY, code=21624),
+        send_at=parse_datetime("SendAt", send_at_raw) if send_at_raw else None,
+        schedule_type=p.choice("ScheduleType", ["fixed"]),
+        smart_encoded=p.bool("SmartEncoded"),
+    )
+
+
+@router.post(BASE + ".json", status_code=201)
+async def create_message(account: str, request: Request) -> JSONResponse:
+    rt = _rt(request)
+    account_sid = await authenticate(rt, request)
+    check_path_account(account_sid, account)
+    params = await read_params(request, allow_json=False)
+    row = await send(rt, send_request_from(account_sid, params))
+    return JSONResponse(message_resource(row), status_code=201)
+
+
+async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        row = (
+            (
+                await conn.execute(
+                    select(t.messages).where(
+                        t.messages.c.sid == sid, t.messages.c.account_sid == account_sid
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise not_found("Message", sid)
+    return dict(row)
+
+
+@router.get(BASE + "/{sid}.json")
+async def fetch_message(account: str, sid: str, request: Request) -> JSONResponse:
+    rt = _rt(request)
+    account_sid = await authenticate(rt, request)
+    check_path_account(account_sid, account)
+    return JSONResponse(message_resource(await _load(rt, account_sid, sid)))
+
+
+@router.post(BASE + "/{sid}.json")
+async def update_message(account: str, sid: str, request: Request) -> JSONResponse:
+    """``Status=canceled`` cancels a scheduled message; ``Body=""`` redacts the body."""
+    rt = _rt(request)
+    account_sid = await authenticate(rt, request)
+    check_path_account(account_sid, account)
+    params = await read_params(request, allow_json=False)
+    status = params.choice("Status", ["canceled"])
+    body = params.get("Body")
+    if status is None and body is None:
+        raise invalid("Status", "set Status=canceled or Body to an empty string")
+    if body not in (None, ""):
+        raise invalid("Body", "a message body can only be redacted (set to an empty string)")
+    now = rt.clock.now()
+    m = t.messages
+    async with rt.db.write() as conn:
+        row = (
+            (await conn.execute(select(m).where(m.c.sid == sid, m.c.account_sid == account_sid)))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise not_found("Message", sid)
+        values: dict[str, Any] = {"date_updated": now}
+        if status == "canceled":
+            if row["status"] != "scheduled":
+                raise TextwireError(
+                    35119,
+                    f"Message {sid} is {row['status']}; only scheduled messages can be canceled",
+                )
+            values.update(status="canceled", next_attempt_at=None, lease_until=None)
+            await conn.execute(
+                t.message_events.insert().values(
+                    message_sid=sid, status="canceled", error_code=None, at=now
+                )
+            )
+        if body == "":
+            values["body"] = ""
+        await conn.execute(update(m).where(m.c.sid == sid).values(**values))
+    return JSONResponse(message_resource({**row, **values}))
+
+
+@router.delete(BASE + "/{sid}.json", status_code=204)
+async def delete_message(account: str, sid: str, request: Request) -> Response:
+    rt = _rt(request)
+    account_sid = await authenticate(rt, request)
+    check_path_account(account_sid, account)
+    m = t.messages
+    async with rt.db.write() as conn:
+        row = (
+            await conn.execute(
+                select(m.c.status).where(m.c.sid == sid, m.c.account_sid == account_sid)
+            )
+        ).first()
+        if row is None:
+            raise not_found("Message", sid)
+        if row.status in ("queued", "sending", "accepted"):
+            raise TextwireError(
+                20409, f"Message {sid} is {row.status}; wait until it leaves the queue to delete it"
+            )
+        await conn.execute(delete(t.message_events).where(t.message_events.c.message_sid == sid))
+        await conn.execute(delete(m).where(m.c.sid == sid))
+    return Response(status_code=204)
+
+
+def _date_bounds(params: Params) -> list[Any]:
+    """``DateSent``, ``DateSent<`` and ``DateSent>``; a bare date covers that whole day."""
+    m = t.messages
+    conds: list[Any] = []
+    for key, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
+        raw = params.get(key)
+        if not raw:
+            continue
+        is_day = len(raw.strip()) == 10
+        start = parse_datetime(key, raw)
+        end = start + timedelta(days=1) if is_day else start
+        if op == "=":
+            conds.append(
+                and_(m.c.date_sent >= start, m.c.date_sent < end)
+                if is_day
+                else m.c.date_sent == start
+            )
+        elif op == "<":
+            conds.append(m.c.date_sent < end if is_day else m.c.date_sent <= start)
+        else:
+            conds.append(m.c.date_sent >= start)
+    return conds
+
+
+def _encode_token(row: dict[str, Any]) -> str:
+    key = f"{row['date_created'].timestamp():.6f}|{row['sid']}".encode()
+    return "PA" + base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[datetime, str]:
+    try:
+        raw = token[2:]
+        stamp, sid = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split("|")
+        return datetime.fromtimestamp(float(stamp), UTC), sid
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("PageToken", "is not a token this server issued") from None
+
+
+@router.get(BASE + ".json")
+async def list_messages(account: str, request: Request) -> JSONResponse:
+    rt = _rt(request)
+    account_sid = await authenticate(rt, request)
+    check_path_account(account_sid, account)
+    params = await read_params(request)
+    page_size = params.int("PageSize", low=1, high=1000) or 50
+    page = params.int("Page", low=0, high=10**9) or 0
+    m = t.messages
+    query = select(m).where(m.c.account_sid == account_sid)
+    if params.get("To"):
+        query = query.where(m.c.to_addr == params.get("To"))
+    if params.get("From"):
+        query = query.where(m.c.from_addr == params.get("From"))
+    for cond in _date_bounds(params):
+        query = query.where(cond)
+    token = params.get("PageToken")
+    if token:
+        created, sid = _decode_token(token)
+        query = query.where(
+            or_(m.c.date_created < created, and_(m.c.date_created == created, m.c.sid < sid))
+        )
+    query = query.order_by(m.c.date_created.desc(), m.c.sid.desc()).limit(page_size + 1)
+    async with rt.db.read() as conn:
+        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    filters = [
+        (k, v) for k in ("To", "From", "DateSent", "DateSent<", "DateSent>") if (v := params.get(k))
+    ]
+    path = BASE.format(account=account_sid) + ".json"
+
+    def page_uri(page_no: int, page_token: str | None) -> str:
+        query_items = [*filters, ("PageSize", str(page_size)), ("Page", str(page_no))]
+        if page_token:
+            query_items.append(("PageToken", page_token))
+        return f"{path}?{urlencode(query_items)}"
+
+    start = page * page_size
+    body = {
+        "end": start + max(len(rows) - 1, 0),
+        "first_page_uri": page_uri(0, None),
+        "next_page_uri": page_uri(page + 1, _encode_token(rows[-1])) if has_more else None,
+        "page": page,
+        "page_size": page_size,
+        "previous_page_uri": page_uri(page - 1, None) if page > 0 else None,
+        "start": start,
+        "uri": page_uri(page, token),
+        "messages": [message_resource(r) for r in rows],
+    }
+    return JSONResponse(body)

@@ -1,0 +1,186 @@
+"""``/v1/Senders``: the account's originators (SPEC F-ORIG)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, func, insert, select
+
+from textwire import tables as t
+from textwire.accounts import default_integration_sid
+from textwire.api.common import account_of, base_url, page_args, v1_page
+from textwire.api.params import Params, read_params
+from textwire.clock import iso8601
+from textwire.errors import TextwireError, invalid, not_found
+from textwire.ids import new_sid
+from textwire.phone import DEFAULT_MPS, InvalidOriginator, classify_originator
+from textwire.runtime import Runtime
+
+router = APIRouter()
+
+CAPABILITIES = ("sms", "mms", "inbound")
+SID_PREFIX = {"long_code": "PN", "toll_free": "PN", "short_code": "SC", "alphanumeric": "AI"}
+MAX_MPS = 10_000
+
+
+def sender_resource(request: Request, row: Any) -> dict[str, Any]:
+    return {
+        "sid": row["sid"],
+        "account_sid": row["account_sid"],
+        "service_sid": row["service_sid"],
+        "kind": row["kind"],
+        "sender": row["value"],
+        "country": row["country"],
+        "area_code": row["area_code"],
+        "capabilities": list(row["capabilities"]),
+        "mps": row["mps"],
+        "integration_sid": row["integration_sid"],
+        "friendly_name": row["friendly_name"],
+        "date_created": iso8601(row["date_created"]),
+        "date_updated": iso8601(row["date_updated"]),
+        "url": f"{base_url(request)}/v1/Senders/{row['sid']}",
+    }
+
+
+def _capabilities(params: Params, kind: str) -> list[str]:
+    raw = params.get_list("Capabilities")
+    if len(raw) == 1 and raw[0].startswith("["):
+        try:
+            raw = [str(x) for x in json.loads(raw[0])]
+        except json.JSONDecodeError:
+            raise invalid("Capabilities", "must be a list of sms, mms, inbound") from None
+    if len(raw) == 1 and "," in raw[0]:
+        raw = raw[0].split(",")
+    caps = [c.strip().lower() for c in raw if c.strip()]
+    if not caps:
+        # Alphanumeric IDs cannot be replied to; numbers can.
+        return ["sms"] if kind == "alphanumeric" else ["sms", "mms", "inbound"]
+    unknown = sorted(set(caps) - set(CAPABILITIES))
+    if unknown:
+        raise invalid("Capabilities", f"unknown capability {unknown[0]!r}; use sms, mms, inbound")
+    if kind == "alphanumeric" and ("inbound" in caps or "mms" in caps):
+        raise invalid("Capabilities", "an alphanumeric sender can only have sms")
+    return sorted(set(caps), key=CAPABILITIES.index)
+
+
+async def create_sender_row(
+    rt: Runtime,
+    account_sid: str,
+    params: Params,
+    *,
+    value_key: str = "Sender",
+    service_sid: str | None = None,
+) -> dict[str, Any]:
+    """Validate and insert one sender; shared with the service sub-resources."""
+    value = params.get(value_key)
+    if not value:
+        raise invalid(value_key, "is required")
+    country = params.get("Country")
+    try:
+        orig = classify_originator(value, country=country.upper() if country else None)
+    except InvalidOriginator as exc:
+        raise invalid(value_key, str(exc)) from None
+    mps = params.int("Mps", low=1, high=MAX_MPS) or DEFAULT_MPS[orig.kind]
+    integration = params.get("IntegrationSid") or await default_integration_sid(rt.db, account_sid)
+    now = rt.clock.now()
+    row: dict[str, Any] = {
+        "sid": new_sid(SID_PREFIX[orig.kind]),
+        "account_sid": account_sid,
+        "service_sid": service_sid,
+        "kind": orig.kind,
+        "value": orig.value,
+        "country": orig.country,
+        "area_code": orig.area_code,
+        "capabilities": _capabilities(params, orig.kind),
+        "mps": mps,
+        "integration_sid": integration,
+        "friendly_name": (params.get("FriendlyName") or orig.value)[:64],
+        "date_created": now,
+        "date_updated": now,
+    }
+    async with rt.db.write() as conn:
+        known = await conn.scalar(
+            select(func.count())
+            .select_from(t.integrations)
+            .where(t.integrations.c.sid == integration, t.integrations.c.account_sid == account_sid)
+        )
+        if not known:
+            raise invalid(
+                "IntegrationSid", f"integration {integration} does not exist in this account"
+            )
+        taken = await conn.scalar(
+            select(func.count())
+            .select_from(t.senders)
+            .where(t.senders.c.account_sid == account_sid, t.senders.c.value == orig.value)
+        )
+        if taken:
+            raise TextwireError(20409, f"Sender {orig.value} already exists in this account")
+        await conn.execute(insert(t.senders).values(**row))
+    rt.directory.invalidate(account_sid)
+    return row
+
+
+@router.post("/v1/Senders", status_code=201)
+async def create_sender(request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    row = await create_sender_row(rt, account_sid, params)
+    return JSONResponse(sender_resource(request, row), status_code=201)
+
+
+@router.get("/v1/Senders")
+async def list_senders(request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    page, size = page_args(params)
+    s = t.senders
+    query = select(s).where(s.c.account_sid == account_sid)
+    if params.get("Kind"):
+        query = query.where(s.c.kind == params.get("Kind"))
+    query = query.order_by(s.c.date_created, s.c.sid).offset(page * size).limit(size + 1)
+    async with rt.db.read() as conn:
+        rows = list((await conn.execute(query)).mappings())
+    items = [sender_resource(request, r) for r in rows[:size]]
+    return JSONResponse(
+        v1_page(request, "senders", "/v1/Senders", items, page, size, len(rows) > size)
+    )
+
+
+async def load_sender(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        row = (
+            (
+                await conn.execute(
+                    select(t.senders).where(
+                        t.senders.c.sid == sid, t.senders.c.account_sid == account_sid
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise not_found("Sender", sid)
+    return dict(row)
+
+
+@router.get("/v1/Senders/{sid}")
+async def fetch_sender(sid: str, request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    return JSONResponse(sender_resource(request, await load_sender(rt, account_sid, sid)))
+
+
+@router.delete("/v1/Senders/{sid}", status_code=204)
+async def delete_sender(sid: str, request: Request) -> Response:
+    rt, account_sid = await account_of(request)
+    async with rt.db.write() as conn:
+        gone = await conn.execute(
+            delete(t.senders).where(t.senders.c.sid == sid, t.senders.c.account_sid == account_sid)
+        )
+    if gone.rowcount == 0:
+        raise not_found("Sender", sid)
+    rt.directory.invalidate(account_sid)
+    return Response(status_code=204)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-import typer
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from textwire import tables as t
 from textwire.commands.segments import segments_command
+from textwire.config import Settings
+from textwire.errors import TextwireError
+from textwire.runtime import Runtime, open_runtime
 
 app = typer.Typer(
     name="textwire",
@@ -12,7 +25,203 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
+messages_app = typer.Typer(help="Look at messages.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(messages_app, name="messages")
+app.add_typer(db_app, name="db")
 app.command("segments")(segments_command)
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+DataDir = typer.Option(None, "--data-dir", help="Data directory (default ./textwire-data).")
+
+
+def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open a runtime, run ``work``, close; a TextwireError becomes a clear exit-2 message."""
+
+    async def main() -> T:
+        rt = await open_runtime(settings)
+        try:
+            return await work(rt)
+        finally:
+            await rt.close()
+
+    try:
+        return asyncio.run(main())
+    except TextwireError as exc:
+        err_console.print(f"[red]error {exc.code}:[/red] {exc.detail}")
+        raise typer.Exit(code=2) from None
+
+
+async def resolve_account(rt: Runtime, account: str | None) -> str:
+    """The account named, or the only one there is."""
+    if account:
+        return account
+    async with rt.db.read() as conn:
+        sids = list(await conn.scalars(select(t.accounts.c.sid).limit(2)))
+    if len(sids) != 1:
+        raise TextwireError(
+            20001,
+            "Invalid parameter '--account': required when the data directory has "
+            f"{'no' if not sids else 'several'} accounts",
+        )
+    return str(sids[0])
+
+
+@app.command()
+def serve(
+    role: str = typer.Option("all", help="all | api | worker"),
+    data_dir: Path | None = DataDir,
+    host: str | None = typer.Option(None, help="Interface to listen on (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="API port (default 8080)."),
+) -> None:
+    """Run textwire: API, dispatch worker and webhook delivery (or one --role of them)."""
+    from textwire import logs
+    from textwire.server import serve_forever
+
+    if role not in ("all", "api", "worker"):
+        err_console.print(f"[red]error:[/red] --role must be all, api or worker, not {role!r}")
+        raise typer.Exit(code=2)
+    settings = settings_for(data_dir, host=host, port=port)
+    logs.configure(settings.log_level, settings.log_json)
+    asyncio.run(serve_forever(settings, role))  # type: ignore[arg-type]
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str = typer.Option(..., "--name", help="The account's friendly name."),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Create an account; prints its SID and auth token as JSON."""
+    from textwire.accounts import create_account
+
+    settings = settings_for(data_dir)
+    new = run_with_runtime(settings, lambda rt: create_account(rt.db, rt.box, rt.clock, name))
+    print(json.dumps({"account_sid": new.account_sid, "auth_token": new.auth_token}))
+
+
+@accounts_app.command("list")
+def accounts_list(data_dir: Path | None = DataDir) -> None:
+    """List accounts."""
+
+    async def work(rt: Runtime) -> list[Any]:
+        async with rt.db.read() as conn:
+            return list(await conn.execute(select(t.accounts).order_by(t.accounts.c.date_created)))
+
+    rows = run_with_runtime(settings_for(data_dir), work)
+    table = Table("account_sid", "name", "created")
+    for r in rows:
+        table.add_row(r.sid, r.friendly_name, r.date_created.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@app.command()
+def send(
+    to: str = typer.Option(..., "--to", help="Recipient, E.164 (+14155550100)."),
+    body: str = typer.Option(..., "--body", help="Message text."),
+    from_: str | None = typer.Option(None, "--from", help="A sender of the account."),
+    service: str | None = typer.Option(None, "--service", help="A messaging service SID (MG…)."),
+    account: str | None = typer.Option(None, "--account", help="Account SID (if several)."),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Queue one message through the send pipeline (a running worker delivers it)."""
+    from textwire.messages.pipeline import SendRequest
+    from textwire.messages.pipeline import send as pipeline_send
+    from textwire.messages.serialize import message_resource
+
+    async def work(rt: Runtime) -> dict[str, Any]:
+        account_sid = await resolve_account(rt, account)
+        req = SendRequest(
+            account_sid=account_sid, to=to, body=body, from_=from_, service_sid=service
+        )
+        return message_resource(await pipeline_send(rt, req))
+
+    print(json.dumps(run_with_runtime(settings_for(data_dir), work), indent=2))
+
+
+@messages_app.command("list")
+def messages_list(
+    account: str | None = typer.Option(None, "--account", help="Account SID (if several)."),
+    status: str | None = typer.Option(None, help="Only messages with this status."),
+    limit: int = typer.Option(20, min=1, max=10_000, help="How many, newest first."),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """List the newest messages with their status and segments."""
+
+    async def work(rt: Runtime) -> list[Any]:
+        account_sid = await resolve_account(rt, account)
+        m = t.messages
+        query = select(m).where(m.c.account_sid == account_sid)
+        if status:
+            query = query.where(m.c.status == status)
+        query = query.order_by(m.c.date_created.desc()).limit(limit)
+        async with rt.db.read() as conn:
+            return list(await conn.execute(query))
+
+    rows = run_with_runtime(settings_for(data_dir), work)
+    table = Table("sid", "to", "from", "status", "error", "segments", "created")
+    for r in rows:
+        table.add_row(
+            r.sid,
+            r.to_addr,
+            r.from_addr or "",
+            r.status,
+            str(r.error_code or ""),
+            str(r.num_segments),
+            r.date_created.isoformat(timespec="seconds"),
+        )
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: Path | None = DataDir) -> None:
+    """Apply the database migrations (serve does this too)."""
+    from textwire.migrate import upgrade
+
+    settings = settings_for(data_dir)
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade(settings.resolved_database_url()))
+    console.print("database is up to date")
+
+
+@db_app.command("status")
+def db_status(data_dir: Path | None = DataDir) -> None:
+    """Count rows per table."""
+
+    async def work(rt: Runtime) -> dict[str, int]:
+        out: dict[str, int] = {}
+        async with rt.db.read() as conn:
+            for table in t.metadata.sorted_tables:
+                out[table.name] = int(
+                    await conn.scalar(select(func.count()).select_from(table)) or 0
+                )
+        return out
+
+    print(json.dumps(run_with_runtime(settings_for(data_dir), work), indent=2))
+
+
+@app.command()
+def demo(
+    messages: int = typer.Option(40, min=1, max=100_000, help="How many messages to send."),
+    keep: bool = typer.Option(False, help="Keep the temporary data directory."),
+) -> None:
+    """The main job end to end: serve, create an account and a service, send, report."""
+    from textwire.demo import run_demo
+
+    code = asyncio.run(run_demo(messages=messages, keep=keep, console=console))
+    raise typer.Exit(code=code)
 
 
 def main() -> None:

@@ -1,0 +1,226 @@
+"""``textwire demo``: the main job end to end on the embedded defaults.
+
+Starts textwire on a temporary data directory (SQLite + sandbox), a local receiver for
+status callbacks, creates an account, a messaging service with a small sender pool, sends
+a batch through the Twilio-compatible API (some to the sandbox's failing test numbers),
+waits for every outcome and prints a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from textwire.accounts import create_account
+from textwire.config import Settings
+from textwire.dispatch.signing import twilio_signature
+from textwire.messages.status import FINAL
+from textwire.server import started
+
+RECIPIENTS = [
+    "+14155550100",
+    "+12125550143",
+    "+13105550187",
+    "+447911123456",
+    "+447700123456",
+    "+4915112345678",
+]
+FAILING = ["+15005550001", "+15005550002", "+15005550009"]
+BODIES = [
+    "Your order #1042 has shipped and arrives Thursday.",
+    "Reminder: your appointment is tomorrow at 10:30. Reply C to confirm.",
+    "Flash sale ends tonight – 20% off everything 🎉",
+    "Привет! Ваш код: 4821",
+    "Long notice: " + "Our terms have changed; read them on the website. " * 6,
+]
+
+
+class CallbackReceiver:
+    """A real HTTP endpoint that checks each callback's X-Twilio-Signature."""
+
+    def __init__(self, token: str = ""):
+        self.token = token
+        self.statuses: Counter[str] = Counter()
+        self.bad_signatures = 0
+        self.port = 0
+
+    async def handle(self, request: Request) -> PlainTextResponse:
+        params = dict(parse_qsl((await request.body()).decode()))
+        expected = twilio_signature(self.token, str(request.url), params)
+        if request.headers.get("x-twilio-signature") != expected:
+            self.bad_signatures += 1
+        self.statuses[params.get("MessageStatus", "?")] += 1
+        return PlainTextResponse("ok")
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> Any:
+        app = Starlette(routes=[Route("/status", self.handle, methods=["POST"])])
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield self
+        finally:
+            server.should_exit = True
+            await task
+
+
+async def run_demo(*, messages: int, keep: bool, console: Console) -> int:
+    data_dir = Path(tempfile.mkdtemp(prefix="textwire-demo-"))
+    settings = Settings(
+        data_dir=data_dir,
+        port=0,
+        sandbox_delivery_delay=0.3,
+        sandbox_failure_rate=0.1,
+        sandbox_seed=7,
+        retry_base_seconds=0.2,
+    )
+    try:
+        return await _demo(settings, messages, console)
+    finally:
+        if keep:
+            console.print(f"data kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _demo(settings: Settings, count: int, console: Console) -> int:
+    receiver = CallbackReceiver()
+    async with receiver.running(), started(settings) as running:
+        rt = running.rt
+        base = f"http://127.0.0.1:{running.port}"
+        account = await create_account(rt.db, rt.box, rt.clock, "Demo")
+        receiver.token = account.auth_token
+        console.print(f"textwire is up at {base} (data in {settings.data_dir})")
+        console.print(f"account {account.account_sid}")
+        auth = (account.account_sid, account.auth_token)
+        async with httpx.AsyncClient(base_url=base, auth=auth, timeout=30) as http:
+            service = await _post(
+                http,
+                "/v1/Services",
+                {
+                    "FriendlyName": "Demo notifications",
+                    "StatusCallback": f"http://127.0.0.1:{receiver.port}/status",
+                },
+            )
+            for number in ("+14155550111", "+12125550199", "+447911000111"):
+                sender = await _post(http, "/v1/Senders", {"Sender": number, "Mps": "200"})
+                await _post(
+                    http,
+                    f"/v1/Services/{service['sid']}/PhoneNumbers",
+                    {"PhoneNumberSid": sender["sid"]},
+                )
+            await _post(
+                http,
+                f"/v1/Services/{service['sid']}/AlphaSenders",
+                {"AlphaSender": "TEXTWIRE", "Mps": "200"},
+            )
+            console.print(f"service {service['sid']} with 3 numbers and 1 alphanumeric sender")
+            started_at = time.monotonic()
+            sids = await _send_batch(http, account.account_sid, service["sid"], count)
+            console.print(f"sent {len(sids)} messages through the Twilio-compatible API; waiting…")
+            rows = await _wait_final(http, account.account_sid, sids, timeout=60)
+        elapsed = time.monotonic() - started_at
+        await asyncio.sleep(0.5)  # let the last callbacks land
+    _report(console, rows, receiver, elapsed)
+    final = all(r["status"] in FINAL for r in rows)
+    return 0 if final and receiver.bad_signatures == 0 else 1
+
+
+async def _post(http: httpx.AsyncClient, path: str, data: dict[str, str]) -> dict[str, Any]:
+    response = await http.post(path, data=data)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def _send_batch(http: httpx.AsyncClient, account: str, service: str, count: int) -> list[str]:
+    path = f"/2010-04-01/Accounts/{account}/Messages.json"
+    sem = asyncio.Semaphore(16)
+
+    async def one(i: int) -> str:
+        to = FAILING[i % len(FAILING)] if i % 10 == 9 else RECIPIENTS[i % len(RECIPIENTS)]
+        async with sem:
+            msg = await _post(
+                http,
+                path,
+                {
+                    "To": to,
+                    "MessagingServiceSid": service,
+                    "Body": BODIES[i % len(BODIES)],
+                },
+            )
+        return str(msg["sid"])
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def _wait_final(
+    http: httpx.AsyncClient, account: str, sids: list[str], timeout: float
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows: list[dict[str, Any]] = []
+        url: str | None = f"/2010-04-01/Accounts/{account}/Messages.json?PageSize=1000"
+        while url:
+            page = (await http.get(url)).json()
+            rows.extend(page["messages"])
+            url = page["next_page_uri"]
+        wanted = set(sids)
+        rows = [r for r in rows if r["sid"] in wanted]
+        if all(r["status"] in FINAL for r in rows) or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.2)
+
+
+def _report(
+    console: Console, rows: list[dict[str, Any]], receiver: CallbackReceiver, elapsed: float
+) -> None:
+    statuses = Counter(r["status"] for r in rows)
+    table = Table(title="textwire demo: outcomes")
+    table.add_column("status")
+    table.add_column("messages", justify="right")
+    table.add_column("segments", justify="right")
+    for status, n in sorted(statuses.items()):
+        segs = sum(int(r["num_segments"]) for r in rows if r["status"] == status)
+        table.add_row(status, str(n), str(segs))
+    table.add_row("total", str(len(rows)), str(sum(int(r["num_segments"]) for r in rows)))
+    console.print(table)
+
+    enc = Counter(r["textwire"]["encoding"] for r in rows)
+    console.print("encodings: " + ", ".join(f"{k} {v}" for k, v in sorted(enc.items())))
+    failures = Counter((r["status"], r["error_code"]) for r in rows if r["error_code"])
+    if failures:
+        ft = Table(title="failures by error code")
+        ft.add_column("status")
+        ft.add_column("error code")
+        ft.add_column("messages", justify="right")
+        for (status, code), n in sorted(failures.items()):
+            ft.add_row(status, str(code), str(n))
+        console.print(ft)
+    console.print(
+        "status callbacks received: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(receiver.statuses.items()))
+        + f" (bad signatures: {receiver.bad_signatures})"
+    )
+    console.print(f"all {len(rows)} messages reached a final state in {elapsed:.1f} s")

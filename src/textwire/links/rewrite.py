@@ -30,6 +30,7 @@ Modes (F-LINK-1): ``off`` finds nothing; ``all`` every URL; ``marked`` only URLs
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal, assert_never
@@ -46,7 +47,7 @@ MAX_URL_LENGTH: Final = 2048
 MARKER: Final = "@"
 
 # The optional marker, then a scheme that does not continue an ASCII word.
-_START: Final = regex.compile(r"(@?)(?<![A-Za-z0-9])(?i:https?)://")
+_START: Final = re.compile(r"(@?)(?<![A-Za-z0-9])(?i:https?)://")
 # Printable ASCII except space " < >, plus any non-ASCII letter, mark or number.
 _BODY: Final = regex.compile(r"[!#-;=?-~\p{L}\p{M}\p{N}]*")
 _AUTHORITY: Final = regex.compile(r"(\[[0-9A-Fa-f:.]*\]|[\p{L}\p{M}\p{N}._-]*)(?::([0-9]{1,5}))?")
@@ -212,17 +213,21 @@ def _url_end(text: str, body_start: int, run_end: int) -> int | None:
 
 def _strip_trailing(body: str) -> str:
     """``body`` without trailing sentence punctuation and unopened closing brackets."""
-    unopened = {c: body.count(c) - body.count(o) for c, o in _CLOSER_OPENER.items()}
     end = len(body)
+    unopened: dict[str, int] | None = None  # counted only when a bracket trails, which is rare
     while end:
         char = body[end - 1]
         if char in _TRAILING_PUNCTUATION:
             end -= 1
-        elif unopened.get(char, 0) > 0:
-            unopened[char] -= 1
-            end -= 1
-        else:
+            continue
+        if char not in _CLOSER_OPENER:
             break
+        if unopened is None:
+            unopened = {c: body.count(c) - body.count(o) for c, o in _CLOSER_OPENER.items()}
+        if unopened[char] <= 0:
+            break
+        unopened[char] -= 1
+        end -= 1
     return body[:end]
 
 
@@ -233,14 +238,12 @@ def _valid_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     labels = host.split(".")
-    if all(label.isascii() and label.isdigit() for label in labels):
+    if len(labels) < 2:
+        return False
+    top = labels[-1]
+    if top.isascii() and top.isdigit():  # no TLD is numeric: only a dotted quad qualifies
         return _is_ip_address(host, ipaddress.IPv4Address)
-    return (
-        len(host) <= 253
-        and len(labels) >= 2
-        and all(_valid_label(label) for label in labels[:-1])
-        and _valid_tld(labels[-1])
-    )
+    return len(host) <= 253 and _valid_tld(top) and all(map(_valid_label, labels[:-1]))
 
 
 def _valid_label(label: str) -> bool:
@@ -251,7 +254,8 @@ def _valid_label(label: str) -> bool:
 def _valid_tld(label: str) -> bool:
     if not 2 <= len(label) <= 63:
         return False
-    return bool(_LETTERS.fullmatch(label) or _PUNYCODE_TLD.fullmatch(label))
+    # isalpha() is the common case and far cheaper than the regex; marks need the regex.
+    return label.isalpha() or bool(_LETTERS.fullmatch(label) or _PUNYCODE_TLD.fullmatch(label))
 
 
 def _is_ip_address(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
-from hypothesis import assume, given, reject
+from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
 
 from textwire.phone import (
@@ -113,6 +113,7 @@ def valid_numbers(draw: st.DrawFn) -> tuple[str, str]:
     return e164, region
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(valid_numbers(), st.sampled_from(["", " ", "\t", "\n "]))
 def test_every_valid_number_round_trips(number: tuple[str, str], padding: str) -> None:
     """F-ORIG-1: any valid number parses, keeps its E.164 form and knows its country."""
@@ -126,6 +127,7 @@ def test_every_valid_number_round_trips(number: tuple[str, str], padding: str) -
     assert country_of(e164) == region
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(st.text(max_size=30))
 def test_parse_phone_raises_only_invalid_phone_number(value: str) -> None:
     """Arbitrary input either parses into a well-formed number or names a rule."""
@@ -202,6 +204,7 @@ def test_classify_originator_names_rule(value: str, country: str | None, rule: s
 ORIGINATOR_ALPHABET = st.sampled_from("0123456789azAZ-_.+& !#é٣\t")
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(
     st.one_of(st.text(ORIGINATOR_ALPHABET, max_size=16), st.text(max_size=20)),
     st.one_of(st.none(), st.sampled_from(["US", "gb", "XX", "", "USA"]), st.text(max_size=3)),
@@ -226,6 +229,7 @@ def test_classify_raises_only_invalid_originator(value: str, country: str | None
         assert originator.country == country_of(text)
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(valid_numbers())
 def test_every_valid_number_is_a_long_code_or_toll_free(number: tuple[str, str]) -> None:
     """F-ORIG-1: every valid E.164 number is a sender; toll-free only for NANP 8xx codes."""

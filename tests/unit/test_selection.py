@@ -314,8 +314,18 @@ def test_scaler_follows_recorded_load() -> None:
     assert pool.sender("unknown") is None
 
 
+def test_record_send_is_use_plus_new_mapping() -> None:
+    pool = Pool([replace(SF_415, sid=sid) for sid in "AB"])
+    pool.record_send("A", 3.0, new_mapping=True)
+    pool.record_send("B", 4.0)
+    pool.record_send("unknown", 5.0, new_mapping=True)  # ignored, never raises
+    assert pool.sender("A") == replace(SF_415, sid="A", sticky_count=1, last_used=3.0)
+    assert pool.sender("B") == replace(SF_415, sid="B", last_used=4.0)
+    assert select_sender(pool, US_212) == Selection("B", "country")
+
+
 def test_long_run_of_updates_keeps_choosing_the_least_loaded() -> None:
-    """Many updates make stale heap entries pile up (and be compacted); picks stay right."""
+    """Thousands of lazy heap updates, rising and falling: picks stay the least loaded."""
     pool = Pool([replace(SF_415, sid=sid) for sid in "ABC"] + [US_SHORT, ACME])
     for at in range(1, 3000):
         chosen = select_sender(pool, US_212)
@@ -325,6 +335,8 @@ def test_long_run_of_updates_keeps_choosing_the_least_loaded() -> None:
         if chosen.sender_sid == "SCUS":
             assert chosen.rule == "short_code"
         pool.record_use("ABC"[at % 3], float(at))
+        if at % 7 == 0:
+            pool.add_mappings("ABC"[at % 2], 1 if at % 3 else -1)
     assert select_sender(Pool(list(pool)), US_212) == select_sender(pool, US_212)
 
 
@@ -503,7 +515,7 @@ def expected_outcome(
     return None if found is None else (*found, False)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(
     pools(),
     st.sampled_from(RECIPIENTS),
@@ -565,6 +577,7 @@ def test_selection_matches_the_plain_policy_and_is_eligible(
     )
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(
     pools(),
     st.sampled_from(RECIPIENTS),
@@ -602,6 +615,7 @@ def test_sticky_mapping_is_kept_while_the_number_stays(
     assert not (isinstance(after, Selection) and after.sender_sid == mapped)
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(
     st.integers(1, 12),
     st.integers(0, 200),
@@ -650,6 +664,7 @@ def arbitrary_senders(draw: st.DrawFn) -> Sender:
     )
 
 
+@settings(deadline=None)  # timing on a shared CI machine is not what is tested
 @given(
     st.lists(arbitrary_senders(), max_size=8),
     st.sampled_from(RECIPIENTS),

@@ -24,8 +24,8 @@ sender can carry is re-selected as SMS when the MMS converter is on (F-SVC-8).
 
 Speed: a ``Pool`` indexes its senders once into one heap per (tier, key, message kind),
 so a decision is a few dictionary look-ups and heap peeks however large the pool is. Load
-changes (``record_use``, ``add_mappings``) push a fresh heap entry and leave the old one
-to be discarded lazily when it reaches the top.
+changes (``record_send``, ``record_use``, ``add_mappings``) cost O(1): a heap entry is
+refreshed only when it reaches the top of a heap that is being read.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ _ANY_COUNTRY: Final = "*"
 _IndexKey = tuple[str, str, str]
 # (sticky mappings, last used, sid, version): heap order is the scaler's order.
 _Entry = tuple[int, float, str, int]
+_Plan = tuple[tuple[Rule, _IndexKey], ...]
+# Plans are cached per (country, area code, settings); bound the cache all the same.
+_MAX_PLANS: Final = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +215,9 @@ class Pool:
         self._version: dict[str, int] = {}
         self._keys: dict[str, tuple[_IndexKey, ...]] = {}
         self._heaps: dict[_IndexKey, list[_Entry]] = {}
-        self._members: dict[_IndexKey, int] = {}
+        self._members: dict[_IndexKey, list[str]] = {}
         self._short_code_countries: set[str] = set()
+        self._plans: dict[tuple[str, str | None, str, bool, bool, bool], _Plan] = {}
         self._capable: set[str] = set()
         overlay_index = self._reverse_overlays()
         for sender in self._senders.values():
@@ -235,13 +239,17 @@ class Pool:
     def _index(self, sender: Sender, overlay_index: Mapping[str, list[str]]) -> None:
         kinds = [kind for kind in _MESSAGE_KINDS if kind in sender.capabilities]
         keys = tuple(
-            (tier, key, kind) for tier, key in _index_keys(sender, overlay_index) for kind in kinds
+            dict.fromkeys(
+                (tier, key, kind)
+                for tier, key in _index_keys(sender, overlay_index)
+                for kind in kinds
+            )
         )
         self._keys[sender.sid] = keys
         entry = self._entry(sender.sid)
         for key in keys:
             self._heaps.setdefault(key, []).append(entry)
-            self._members[key] = self._members.get(key, 0) + 1
+            self._members.setdefault(key, []).append(sender.sid)
         self._capable.update(kinds)
         if sender.kind == "short_code" and sender.country is not None:
             self._short_code_countries.add(sender.country)
@@ -259,6 +267,10 @@ class Pool:
     def __iter__(self) -> Iterator[Sender]:
         """The senders with their current load."""
         return (self._current(sender) for sender in self._senders.values())
+
+    def configured(self, sid: str) -> Sender | None:
+        """The sender ``sid`` as given to the pool (load as it was then), or ``None``."""
+        return self._senders.get(sid)
 
     def sender(self, sid: str) -> Sender | None:
         """The sender ``sid`` with its current load, or ``None`` when not in the pool."""
@@ -292,34 +304,92 @@ class Pool:
             count, used = self._load[sid]
             self._set_load(sid, count + delta, used)
 
+    def record_send(self, sid: str, at: float, *, new_mapping: bool = False) -> None:
+        """``record_use`` and, for a new sticky mapping, ``add_mappings`` in one step."""
+        if sid in self._load:
+            count, _ = self._load[sid]
+            self._set_load(sid, count + 1 if new_mapping else count, at)
+
     def _set_load(self, sid: str, count: int, used: float) -> None:
+        # The heaps are updated lazily (see ``best``): an entry may lag behind its sender's
+        # load as long as it is never above it. A load that goes down breaks that, so the
+        # heaps the sender is in are rebuilt (rare: mappings removed, a clock set back).
+        went_down = (count, used) < self._load[sid]
         self._load[sid] = (count, used)
         self._version[sid] += 1
-        entry = self._entry(sid)
-        for key in self._keys.get(sid, ()):
-            heap = self._heaps[key]
-            heapq.heappush(heap, entry)
-            if len(heap) > 4 * self._members[key] + 64:
-                self._compact(heap)
+        if went_down:
+            for key in self._keys.get(sid, ()):
+                self._heaps[key] = [self._entry(member) for member in self._members[key]]
+                heapq.heapify(self._heaps[key])
 
-    def _compact(self, heap: list[_Entry]) -> None:
-        # Stale entries only leave a heap when they reach its top; rebuild before a heap
-        # that is updated but rarely read grows without bound.
-        heap[:] = [entry for entry in heap if self._version[entry[2]] == entry[3]]
-        heapq.heapify(heap)
-
-    def best(self, tier: str, key: str, message: MessageKind) -> str | None:
-        """The scaler's pick in one index: fewest mappings, least recently used, sid."""
-        heap = self._heaps.get((tier, key, message))
-        if not heap:
+    def first_match(
+        self,
+        recipient: PhoneNumber,
+        message: MessageKind,
+        sticky_sid: str | None = None,
+        settings: SelectionSettings = DEFAULT_SETTINGS,
+        short_code_ok: bool = True,
+    ) -> tuple[str, Rule] | None:
+        """The sender and rule of the first tier that has a candidate, or ``None``."""
+        if settings.sticky_sender and sticky_sid is not None:
+            sticky = self._senders.get(sticky_sid)
+            if sticky is not None and is_eligible(
+                sticky,
+                recipient,
+                message,
+                alpha_rules=self.alpha_rules,
+                settings=settings,
+                short_code_ok=short_code_ok,
+            ):
+                return sticky_sid, "sticky"
+        plan_key = (
+            recipient.country,
+            recipient.area_code,
+            message,
+            settings.area_code_geomatch,
+            settings.fallback_to_any,
+            short_code_ok,
+        )
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            plan = self._plan(recipient, message, settings, short_code_ok)
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[plan_key] = plan
+        if not plan:
             return None
-        version = self._version
-        while heap:
-            top = heap[0]
-            if version[top[2]] == top[3]:
-                return top[2]
-            heapq.heappop(heap)
-        return None
+        rule, key = plan[0]
+        return self._top(key), rule
+
+    def _plan(
+        self,
+        recipient: PhoneNumber,
+        message: MessageKind,
+        settings: SelectionSettings,
+        short_code_ok: bool,
+    ) -> _Plan:
+        """The tiers to try for such a recipient, keeping only those with candidates (the
+        indexes never lose members, so the first one left is the one that will match)."""
+        keys = (
+            (rule, (tier, key, message))
+            for rule, tier, key in _tiers(self, recipient, settings, short_code_ok)
+        )
+        return tuple((rule, key) for rule, key in keys if key in self._heaps)
+
+    def _top(self, key: _IndexKey) -> str:
+        """The scaler's pick in one non-empty index: fewest mappings, least recently used,
+        smallest sid."""
+        heap = self._heaps[key]
+        version, load = self._version, self._load
+        while True:
+            count, used, sid, seen = heap[0]
+            current = version[sid]
+            if current == seen:
+                return sid
+            # Each sender has exactly one entry per heap, never above its load, so a fresh
+            # top is the true minimum; a stale top is refreshed in place and sinks.
+            count, used = load[sid]
+            heapq.heapreplace(heap, (count, used, sid, current))
 
     def eligible(
         self,
@@ -382,36 +452,15 @@ def select_sender(
     """
     if not pool.has_enabled_sender:
         return NoEligibleSender("the messaging service has no enabled sender", CODE_POOL_EMPTY)
-    found = _first_match(pool, recipient, message, sticky_sid, settings, short_code_ok)
+    found = pool.first_match(recipient, message, sticky_sid, settings, short_code_ok)
     converted = False
     if found is None and message == "mms" and settings.mms_converter:
-        found = _first_match(pool, recipient, "sms", sticky_sid, settings, short_code_ok)
+        found = pool.first_match(recipient, "sms", sticky_sid, settings, short_code_ok)
         converted = found is not None
     if found is None:
         return NoEligibleSender(_why_none(pool, recipient, message, settings, short_code_ok))
     sid, rule = found
     return Selection(sid, rule, converted, _alpha_warning(pool, recipient, sid, rule))
-
-
-def _first_match(
-    pool: Pool,
-    recipient: PhoneNumber,
-    message: MessageKind,
-    sticky_sid: str | None,
-    settings: SelectionSettings,
-    short_code_ok: bool,
-) -> tuple[str, Rule] | None:
-    if (
-        settings.sticky_sender
-        and sticky_sid is not None
-        and pool.eligible(sticky_sid, recipient, message, settings, short_code_ok)
-    ):
-        return sticky_sid, "sticky"
-    for rule, tier, key in _tiers(pool, recipient, settings, short_code_ok):
-        sid = pool.best(tier, key, message)
-        if sid is not None:
-            return sid, rule
-    return None
 
 
 def _tiers(
@@ -437,7 +486,9 @@ def _tiers(
 def _alpha_warning(pool: Pool, recipient: PhoneNumber, sid: str, rule: Rule) -> AlphaWarning | None:
     """F-SVC-9: warn (never block) when an unregistered alpha ID goes where registration
     is required or recommended."""
-    sender = pool.sender(sid)
+    if rule not in ("alpha", "sticky"):
+        return None
+    sender = pool.configured(sid)
     if sender is None or sender.kind != "alphanumeric":
         return None
     if recipient.country in sender.registered_countries:

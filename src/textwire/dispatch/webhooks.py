@@ -137,12 +137,19 @@ class WebhookDeliverer:
         if not rows:
             return 0
         sem = asyncio.Semaphore(self.rt.settings.webhook_concurrency)
+        # One message's callbacks go out one after another, in the order they were written;
+        # different messages' go out side by side. (A retried callback can still arrive after
+        # a later one, as with Twilio.)
+        chains: dict[object, list[Any]] = {}
+        for row in sorted(rows, key=lambda r: r.id):
+            chains.setdefault(row.message_sid or ("id", row.id), []).append(row)
 
-        async def deliver(row: Any) -> dict[str, Any]:
+        async def deliver(chain: list[Any]) -> list[dict[str, Any]]:
             async with sem:
-                return await self._deliver(row)
+                return [await self._deliver(row) for row in chain]
 
-        results = await asyncio.gather(*(deliver(r) for r in rows))
+        delivered = await asyncio.gather(*map(deliver, chains.values()))
+        results = [r for chain in delivered for r in chain]
         w = t.webhooks
         stmt = (
             update(w)

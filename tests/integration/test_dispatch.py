@@ -1,0 +1,372 @@
+"""Dispatch through the sandbox: statuses, signed callbacks, test numbers, rate limits,
+validity, retries and restarts (issue 3 items 8-10, F-PROV-1, F-API-4)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from twilio.request_validator import RequestValidator
+
+from tests.support import LiveServer, Receiver, make_settings
+from textwire import tables as t
+from textwire.config import Settings
+from textwire.dispatch.worker import Worker
+from textwire.messages.status import FINAL
+from textwire.providers.base import OutboundMessage
+from textwire.providers.sandbox import fate
+
+
+class Ctx:
+    """An account with a sender and a service whose callbacks go to a real receiver."""
+
+    def __init__(self, server: LiveServer, hooks: Receiver, mps: int = 100):
+        self.server = server
+        self.hooks = hooks
+        acct = server.new_account("Dispatch")
+        self.sid, self.token = acct.account_sid, acct.auth_token
+        self.auth = (self.sid, self.token)
+        self.sender = self.post("/v1/Senders", Sender="+14155550111", Mps=str(mps))
+        self.service = self.post(
+            "/v1/Services", FriendlyName="svc", StatusCallback=hooks.url("/status")
+        )
+        self.post(
+            f"/v1/Services/{self.service['sid']}/PhoneNumbers", PhoneNumberSid=self.sender["sid"]
+        )
+
+    def post(self, path: str, **data: str) -> dict[str, Any]:
+        r = httpx.post(self.server.url + path, data=data, auth=self.auth)
+        assert r.status_code in (200, 201), r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def send(self, **data: str) -> dict[str, Any]:
+        return self.post(f"/2010-04-01/Accounts/{self.sid}/Messages.json", **data)
+
+    def message(self, sid: str) -> dict[str, Any]:
+        r = httpx.get(
+            f"{self.server.url}/2010-04-01/Accounts/{self.sid}/Messages/{sid}.json", auth=self.auth
+        )
+        body: dict[str, Any] = r.json()
+        return body
+
+    def wait_final(self, sids: list[str], timeout: float = 30) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = [self.message(s) for s in sids]
+            if all(r["status"] in FINAL for r in rows):
+                return rows
+            time.sleep(0.05)
+        raise AssertionError(f"not final: {[r['status'] for r in rows]}")
+
+    def wait_callbacks(self, n: int, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.hooks.received) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.hooks.received) >= n, self.hooks.received
+
+
+def query(server: LiveServer, stmt: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        async with server.rt.db.read() as conn:
+            return list((await conn.execute(stmt)).all())
+
+    return server.call(run())
+
+
+@pytest.fixture
+def ctx(server: LiveServer, hook_receiver: Receiver) -> Ctx:
+    return Ctx(server, hook_receiver)
+
+
+def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, server: LiveServer) -> None:
+    """accepted → queued → sending → sent → delivered; a callback for each after the first,
+    each signed so Twilio's RequestValidator accepts it."""
+    msg = ctx.send(To="+14155550100", MessagingServiceSid=ctx.service["sid"], Body="hello")
+    assert msg["status"] == "accepted" and msg["from"] is None
+    (final,) = ctx.wait_final([msg["sid"]])
+    assert final["status"] == "delivered"
+    assert final["from"] == "+14155550111"
+    assert final["date_sent"] is not None and final["price"] == "-0.00790"
+    assert final["textwire"]["selection_rule"] == "country"
+
+    ctx.wait_callbacks(4)
+    statuses = [r.form["MessageStatus"] for r in ctx.hooks.received]
+    assert statuses == ["queued", "sending", "sent", "delivered"]
+    validator = RequestValidator(ctx.token)
+    for r in ctx.hooks.received:
+        form = r.form
+        assert validator.validate(r.url, form, r.headers["x-twilio-signature"])
+        assert form["MessageSid"] == form["SmsSid"] == msg["sid"]
+        assert form["AccountSid"] == ctx.sid and form["ApiVersion"] == "2010-04-01"
+        assert form["MessagingServiceSid"] == ctx.service["sid"]
+        assert form["To"] == "+14155550100"
+        assert "ErrorCode" not in form
+    assert "RawDlrDoneDate" in ctx.hooks.received[-1].form
+
+    events = query(
+        server,
+        select(t.message_events.c.status)
+        .where(t.message_events.c.message_sid == msg["sid"])
+        .order_by(t.message_events.c.id),
+    )
+    assert [e.status for e in events] == ["accepted", "queued", "sending", "sent", "delivered"]
+
+
+@pytest.mark.parametrize(
+    ("to", "code"),
+    [
+        ("+15005550001", 21211),
+        ("+15005550002", 21612),
+        ("+15005550003", 21408),
+        ("+15005550004", 21610),
+        ("+15005550009", 21614),
+    ],
+)
+def test_sandbox_to_test_numbers_fail_with_twilios_codes(ctx: Ctx, to: str, code: int) -> None:
+    msg = ctx.send(To=to, From="+14155550111", Body="x", StatusCallback=ctx.hooks.url("/m"))
+    (final,) = ctx.wait_final([msg["sid"]])
+    assert (final["status"], final["error_code"]) == ("failed", code)
+    ctx.wait_callbacks(2)
+    last = ctx.hooks.received[-1].form
+    assert last["MessageStatus"] == "failed" and last["ErrorCode"] == str(code)
+
+
+@pytest.mark.parametrize(
+    ("sender", "code"), [("+15005550001", 21212), ("+15005550007", 21606), ("+15005550008", 21611)]
+)
+def test_sandbox_from_test_numbers_fail_with_twilios_codes(
+    ctx: Ctx, sender: str, code: int
+) -> None:
+    ctx.post("/v1/Senders", Sender=sender)
+    msg = ctx.send(To="+14155550100", From=sender, Body="x")
+    (final,) = ctx.wait_final([msg["sid"]])
+    assert (final["status"], final["error_code"]) == ("failed", code)
+
+
+def _custom_server(tmp_path: Path, database_url: str, **overrides: Any) -> LiveServer:
+    settings: Settings = make_settings(tmp_path / "data", database_url, **overrides)
+    return LiveServer(settings).start()
+
+
+def test_sandbox_failures_are_deterministic_by_seed(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    """F-PROV-1: outcomes follow the seed and failure rate, message by message."""
+    server = _custom_server(tmp_path, database_url, sandbox_failure_rate=0.5, sandbox_seed=42)
+    try:
+        ctx = Ctx(server, hook_receiver)
+        sids = [
+            ctx.send(To="+14155550100", From="+14155550111", Body=f"m{i}")["sid"] for i in range(30)
+        ]
+        rows = ctx.wait_final(sids)
+    finally:
+        server.stop()
+    outcomes = {r["sid"]: (r["status"], r["error_code"]) for r in rows}
+    assert outcomes == {sid: fate(42, sid, 0.5) for sid in sids}
+    assert {s for s, _ in outcomes.values()} == {"delivered", "undelivered"}
+
+
+def test_sender_mps_is_respected(ctx: Ctx, server: LiveServer) -> None:
+    """Issue 3 item 8: a 2-MPS sender never hands over more than 2 segments in any second."""
+    ctx.post("/v1/Senders", Sender="+14155550122", Mps="2")
+    sids = [ctx.send(To="+14155550100", From="+14155550122", Body=f"m{i}")["sid"] for i in range(7)]
+    ctx.wait_final(sids, timeout=30)
+    times = sorted(
+        r.submitted_at
+        for r in query(
+            server,
+            select(t.sandbox_messages.c.submitted_at).where(
+                t.sandbox_messages.c.from_addr == "+14155550122"
+            ),
+        )
+    )
+    assert len(times) == 7
+    for i, start in enumerate(times):
+        assert sum(1 for x in times[i:] if x < start + 1.0) <= 2
+    assert times[-1] - times[0] >= 2.9  # 7 messages at 2/s need at least 3 s
+
+
+def test_validity_period_expiry_fails_with_30036(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    """F-SVC-5: a message not handed over within its validity period fails with a callback."""
+    settings = make_settings(tmp_path / "data", database_url)
+    api = LiveServer(settings, role="api").start()
+    try:
+        ctx = Ctx(api, hook_receiver)
+        msg = ctx.send(
+            To="+14155550100",
+            From="+14155550111",
+            Body="late",
+            ValidityPeriod="1",
+            StatusCallback=hook_receiver.url("/v"),
+        )
+        time.sleep(1.3)
+        api.call(Worker(api.rt).tick())
+        final = ctx.message(msg["sid"])
+        assert (final["status"], final["error_code"]) == ("failed", 30036)
+        api.call(_deliver_webhooks(api))
+        ctx.wait_callbacks(1)
+        assert hook_receiver.received[-1].form["ErrorCode"] == "30036"
+    finally:
+        api.stop()
+
+
+async def _deliver_webhooks(server: LiveServer) -> None:
+    import asyncio
+
+    from textwire.dispatch.webhooks import WebhookDeliverer
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(WebhookDeliverer(server.rt, "test").run(stop))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await task
+
+
+def test_callbacks_retry_on_5xx_and_stop_on_4xx(ctx: Ctx, server: LiveServer) -> None:
+    """F-API-4: 500/503 are retried with backoff; a 404 is final after one attempt."""
+    ctx.hooks.responses = [500, 503]
+    msg = ctx.send(
+        To="+14155550100", From="+14155550111", Body="x", StatusCallback=ctx.hooks.url("/retry")
+    )
+    ctx.wait_final([msg["sid"]])
+    w = t.webhooks
+
+    def rows() -> list[Any]:
+        return query(server, select(w).where(w.c.message_sid == msg["sid"]).order_by(w.c.id))
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(r.status == "pending" for r in rows()):
+        time.sleep(0.05)
+    hooks = rows()
+    assert [h.status for h in hooks] == ["delivered"] * 3  # sending, sent, delivered
+    # Two answers were errors, so two deliveries took a second attempt; each ended in a 200.
+    assert sum(h.attempts for h in hooks) == 5
+    assert {h.last_status_code for h in hooks} == {200}
+
+    ctx.hooks.responses = [404]
+    msg2 = ctx.send(
+        To="+15005550001", From="+14155550111", Body="x", StatusCallback=ctx.hooks.url("/gone")
+    )
+    ctx.wait_final([msg2["sid"]])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        got = query(server, select(w).where(w.c.message_sid == msg2["sid"]).order_by(w.c.id))
+        if got and all(h.status != "pending" for h in got):
+            break
+        time.sleep(0.05)
+    assert got[0].status == "failed" and got[0].attempts == 1 and got[0].last_status_code == 404
+
+
+def test_pending_callbacks_survive_a_restart(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    settings = make_settings(tmp_path / "data", database_url, webhook_max_attempts=50)
+    first = LiveServer(settings).start()
+    ctx = Ctx(first, hook_receiver)
+    hook_receiver.responses = [500] * 1000
+    msg = ctx.send(
+        To="+14155550100", From="+14155550111", Body="x", StatusCallback=hook_receiver.url("/r")
+    )
+    ctx.wait_final([msg["sid"]])
+    first.stop()
+    pending = len(hook_receiver.received)
+    assert pending >= 1
+    hook_receiver.responses = []
+    second = LiveServer(settings).start()
+    try:
+        w = t.webhooks
+        second.call(_reset_backoff(second))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            statuses = [
+                r.status
+                for r in query(second, select(w.c.status).where(w.c.message_sid == msg["sid"]))
+            ]
+            if statuses and all(s == "delivered" for s in statuses):
+                break
+            time.sleep(0.05)
+        assert statuses == ["delivered"] * 3
+    finally:
+        second.stop()
+
+
+async def _reset_backoff(server: LiveServer) -> None:
+    """Make the retries due now instead of waiting out their backoff."""
+    async with server.rt.db.write() as conn:
+        await conn.execute(
+            update(t.webhooks).where(t.webhooks.c.status == "pending").values(next_attempt_at=0.0)
+        )
+
+
+def test_a_message_the_provider_already_accepted_is_not_sent_again(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    """A worker died after the provider accepted but before recording it: the next worker
+    asks the provider, records 'sent', and does not hand the message over again."""
+    settings = make_settings(tmp_path / "data", database_url)
+    api = LiveServer(settings, role="api").start()
+    try:
+        ctx = Ctx(api, hook_receiver)
+        msg = ctx.send(To="+14155550100", From="+14155550111", Body="once")
+        rt = api.rt
+
+        async def orphan() -> None:
+            await rt.sandbox.send_batch(
+                [
+                    OutboundMessage(
+                        msg["sid"],
+                        ctx.sid,
+                        "+14155550111",
+                        "+14155550100",
+                        "once",
+                        1,
+                        "GSM-7",
+                        (),
+                        ctx.sender["sid"],
+                        ctx.sender["integration_sid"],
+                    )
+                ]
+            )
+            async with rt.db.write() as conn:
+                await conn.execute(
+                    update(t.messages)
+                    .where(t.messages.c.sid == msg["sid"])
+                    .values(status="sending", lease_until=time.time() - 1, lease_owner="dead")
+                )
+
+        api.call(orphan())
+        api.call(Worker(rt).tick())
+        assert ctx.message(msg["sid"])["status"] == "sent"
+        (sub,) = query(
+            api,
+            select(t.sandbox_messages.c.submissions).where(
+                t.sandbox_messages.c.message_sid == msg["sid"]
+            ),
+        )
+        assert sub.submissions == 1
+    finally:
+        api.stop()
+
+
+def test_health_and_metrics(ctx: Ctx, server: LiveServer) -> None:
+    assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
+    msg = ctx.send(To="+14155550100", From="+14155550111", Body="x")
+    ctx.wait_final([msg["sid"]])
+    text = httpx.get(server.url + "/metrics").text
+    assert 'textwire_messages{status="delivered"} 1.0' in text
+    assert "textwire_queue_depth 0.0" in text
+    assert "textwire_dispatch_latency_seconds_count 1.0" in text
+    assert "textwire_webhook_failures_total" in text
+
+
+@pytest.fixture
+def _unused() -> Iterator[None]:
+    yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +34,8 @@ app.add_typer(messages_app, name="messages")
 app.add_typer(db_app, name="db")
 app.command("segments")(segments_command)
 
-console = Console()
+# Piped output is not cut to 80 columns: SIDs and numbers must survive grep and logs.
+console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -88,14 +90,14 @@ def serve(
 ) -> None:
     """Run textwire: API, dispatch worker and webhook delivery (or one --role of them)."""
     from textwire import logs
-    from textwire.server import serve_forever
+    from textwire.server import run, serve_forever
 
     if role not in ("all", "api", "worker"):
         err_console.print(f"[red]error:[/red] --role must be all, api or worker, not {role!r}")
         raise typer.Exit(code=2)
     settings = settings_for(data_dir, host=host, port=port)
     logs.configure(settings.log_level, settings.log_json)
-    asyncio.run(serve_forever(settings, role))  # type: ignore[arg-type]
+    run(serve_forever(settings, role))  # type: ignore[arg-type]
 
 
 @accounts_app.command("create")
@@ -155,9 +157,11 @@ def messages_list(
     account: str | None = typer.Option(None, "--account", help="Account SID (if several)."),
     status: str | None = typer.Option(None, help="Only messages with this status."),
     limit: int = typer.Option(20, min=1, max=10_000, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print Twilio-shaped JSON."),
     data_dir: Path | None = DataDir,
 ) -> None:
     """List the newest messages with their status and segments."""
+    from textwire.messages.serialize import message_resource
 
     async def work(rt: Runtime) -> list[Any]:
         account_sid = await resolve_account(rt, account)
@@ -170,16 +174,20 @@ def messages_list(
             return list(await conn.execute(query))
 
     rows = run_with_runtime(settings_for(data_dir), work)
-    table = Table("sid", "to", "from", "status", "error", "segments", "created")
+    if as_json:
+        print(json.dumps([message_resource(r._mapping) for r in rows], indent=2))
+        return
+    table = Table("to", "from", "status", "error", "segments", "created")
+    table.add_column("sid", overflow="fold")
     for r in rows:
         table.add_row(
-            r.sid,
             r.to_addr,
             r.from_addr or "",
             r.status,
             str(r.error_code or ""),
             str(r.num_segments),
             r.date_created.isoformat(timespec="seconds"),
+            r.sid,
         )
     console.print(table)
 

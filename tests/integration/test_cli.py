@@ -1,0 +1,103 @@
+"""The ``textwire`` CLI, run as a real process (F-API-3, issue 3 item 11)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from textwire.config import Settings
+
+
+def textwire(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TEXTWIRE_DATA_DIR": str(settings.data_dir),
+        "TEXTWIRE_DATABASE_URL": settings.resolved_database_url(),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "textwire", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_accounts_create_prints_sid_and_token(settings: Settings) -> None:
+    out = textwire(settings, "accounts", "create", "--name", "Shop")
+    assert out.returncode == 0, out.stderr
+    created = json.loads(out.stdout)
+    assert set(created) == {"account_sid", "auth_token"}
+    assert created["account_sid"].startswith("AC") and len(created["auth_token"]) == 32
+    listed = textwire(settings, "accounts", "list")
+    assert created["account_sid"] in listed.stdout
+
+
+def test_send_and_list_through_the_cli(settings: Settings, tmp_path: Path) -> None:
+    acct = json.loads(textwire(settings, "accounts", "create", "--name", "Shop").stdout)
+    import asyncio
+
+    from textwire.api.params import Params
+    from textwire.runtime import open_runtime
+    from textwire.senders.api import create_sender_row
+
+    async def sender() -> None:
+        rt = await open_runtime(settings)
+        try:
+            await create_sender_row(rt, acct["account_sid"], Params([("Sender", "+14155550111")]))
+        finally:
+            await rt.close()
+
+    asyncio.run(sender())
+    sent = textwire(
+        settings,
+        "send",
+        "--to",
+        "+14155550100",
+        "--from",
+        "+14155550111",
+        "--body",
+        "hello { there }",
+    )
+    assert sent.returncode == 0, sent.stderr
+    msg = json.loads(sent.stdout)
+    assert msg["status"] == "queued" and msg["num_segments"] == "1"
+    assert msg["textwire"]["encoding"] == "GSM-7"
+    listed = json.loads(textwire(settings, "messages", "list", "--json").stdout)
+    assert [(m["sid"], m["status"]) for m in listed] == [(msg["sid"], "queued")]
+    table = textwire(settings, "messages", "list").stdout
+    assert "queued" in table and "+14155550100" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["send", "--to", "nope", "--from", "+14155550111", "--body", "x"], "21211"),
+        (["send", "--to", "+14155550100", "--body", "x"], "21603"),
+        (["send", "--to", "+14155550100", "--from", "+14155550111", "--body", "x" * 1601], "21617"),
+    ],
+)
+def test_cli_bad_input_is_a_clear_exit_2(settings: Settings, args: list[str], needle: str) -> None:
+    textwire(settings, "accounts", "create", "--name", "Shop")
+    out = textwire(settings, *args)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_send_needs_an_account_when_there_are_none(settings: Settings) -> None:
+    out = textwire(settings, "send", "--to", "+14155550100", "--body", "x")
+    assert out.returncode == 2 and "--account" in out.stderr
+
+
+def test_db_upgrade_is_idempotent(settings: Settings) -> None:
+    for _ in range(2):
+        out = textwire(settings, "db", "upgrade")
+        assert out.returncode == 0, out.stderr
+        assert "up to date" in out.stdout

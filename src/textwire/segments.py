@@ -51,8 +51,10 @@ The GSM-7 alphabet itself matches the calculator's map entry for entry.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
@@ -264,9 +266,12 @@ GSM7_BASIC: Final = frozenset(_BASIC_ALPHABET.replace("\x1b", ""))
 GSM7_EXTENSION: Final = frozenset(_DEFAULT_EXTENSION.values())
 
 _NOT_BASIC: Final = re.compile("[^" + re.escape("".join(GSM7_BASIC)) + "]")
-_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 # "\r" first so that CRLF, one grapheme cluster in Unicode, counts as two characters.
 _CLUSTER: Final = regex.compile(r"\r|\X")
+# A character that can join a neighbour into one cluster: any UAX #29 break class but Other,
+# Control, CR and LF (always broken around). Without one, every code point is a cluster.
+_JOINING: Final = regex.compile(r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=CR}\p{GCB=LF}]")
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +340,6 @@ def analyze(
     # Fast path: the common all-basic-GSM text needs neither validation nor a walk.
     if _NOT_BASIC.search(text) is None:
         return _basic_gsm7(text)
-    _check_surrogates(text)
     plain = _analyze_checked(text, national_shift)
     if not smart_encoding or plain.encoding == "GSM-7":
         return plain  # no smart-map character is GSM, so a GSM-7 text has nothing to replace
@@ -394,14 +398,15 @@ def _size(part: str, encoding: Encoding, national_shift: NationalShift | None) -
     return len(part) + len(table.double_char.findall(part))
 
 
+def _utf16_be(text: str) -> bytes:
+    try:
+        return text.encode("utf-16-be")
+    except UnicodeEncodeError as error:  # only a lone surrogate cannot be encoded
+        raise InvalidTextError(error.start, ord(text[error.start])) from None
+
+
 def _utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _check_surrogates(text: str) -> None:
-    found = _SURROGATE.search(text)
-    if found is not None:
-        raise InvalidTextError(found.start(), ord(found.group()))
+    return len(_utf16_be(text)) // 2
 
 
 def _split_gsm7(text: str, table: _Gsm7Table, national_shift: NationalShift | None) -> SegmentInfo:
@@ -414,17 +419,62 @@ def _split_gsm7(text: str, table: _Gsm7Table, national_shift: NationalShift | No
     )
     if septets <= single:
         return SegmentInfo("GSM-7", 1, (text,), text, septets, (), national_shift)
-    double = table.double
+    doubles = [found.start() for found in table.double_char.finditer(text)]
+    parts = _greedy_parts(text, doubles, per_part)
+    return SegmentInfo("GSM-7", len(parts), parts, text, septets, (), national_shift)
+
+
+def _greedy_parts(
+    text: str, wide: list[int], limit: int, boundaries: list[int] | None = None
+) -> tuple[str, ...]:
+    """Cut ``text`` into the longest parts of at most ``limit`` units, in order.
+
+    Each character costs one unit, or two at the (sorted) indices in ``wide``: extension
+    characters in GSM-7, astral code points in UCS-2. ``boundaries`` (sorted end offsets of
+    the grapheme clusters) are the only places a part may end, when given. Binary searches
+    over these lists find each cut, so no Python loop runs per character.
+    """
     parts: list[str] = []
-    start = used = 0
-    for index, ch in enumerate(text):
-        cost = 2 if ch in double else 1
-        if used + cost > per_part:
-            parts.append(text[start:index])
-            start, used = index, 0
-        used += cost
-    parts.append(text[start:])
-    return SegmentInfo("GSM-7", len(parts), tuple(parts), text, septets, (), national_shift)
+    start, length = 0, len(text)
+    while start < length:
+        end = _furthest_end(start, length, wide, limit)
+        if boundaries is not None and end < length:
+            end = _cluster_end_before(start, end, boundaries, wide, limit)
+        parts.append(text[start:end])
+        start = end
+    return tuple(parts)
+
+
+def _cost(start: int, end: int, wide: list[int]) -> int:
+    return end - start + bisect_left(wide, end) - bisect_left(wide, start)
+
+
+def _furthest_end(start: int, length: int, wide: list[int], limit: int) -> int:
+    """The largest ``end`` with ``text[start:end]`` within ``limit`` units."""
+    low, high = start + 1, min(length, start + limit)  # one character always fits
+    if _cost(start, high, wide) <= limit:
+        return high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _cost(start, middle, wide) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _cluster_end_before(
+    start: int, end: int, boundaries: list[int], wide: list[int], limit: int
+) -> int:
+    """Move a cut at ``end`` back to the last cluster boundary, unless that cannot help."""
+    index = bisect_right(boundaries, end)
+    previous = boundaries[index - 1] if index else 0
+    if previous == end:
+        return end
+    following = boundaries[index]
+    if previous <= start or _cost(previous, following, wide) > limit:
+        return end  # deliberate difference 3: a cluster larger than a part cannot stay whole
+    return previous
 
 
 def _split_ucs2(text: str) -> SegmentInfo:
@@ -432,30 +482,12 @@ def _split_ucs2(text: str) -> SegmentInfo:
     units = _utf16_units(text)
     if units <= UCS2_SINGLE_LIMIT:
         return SegmentInfo("UCS-2", 1, (text,), text, units)
-    parts: list[str] = []
-    current: list[str] = []
-    used = 0
-    for unit_text, size in _ucs2_units(text):
-        if used + size > UCS2_PART_LIMIT:
-            parts.append("".join(current))
-            current, used = [], 0
-        current.append(unit_text)
-        used += size
-    parts.append("".join(current))
-    return SegmentInfo("UCS-2", len(parts), tuple(parts), text, units)
-
-
-def _ucs2_units(text: str) -> list[tuple[str, int]]:
-    """The indivisible pieces of a UCS-2 text with their size in UTF-16 units."""
-    pieces: list[tuple[str, int]] = []
-    for cluster in _CLUSTER.findall(text):
-        size = _utf16_units(cluster) if len(cluster) > 1 or cluster > "\uffff" else 1
-        if size <= UCS2_PART_LIMIT:
-            pieces.append((cluster, size))
-        else:
-            # Deliberate difference 3: a cluster larger than a part cannot stay whole.
-            pieces.extend((ch, 2 if ch > "\uffff" else 1) for ch in cluster)
-    return pieces
+    astral = [found.start() for found in _ASTRAL.finditer(text)] if units > len(text) else []
+    boundaries = None
+    if _JOINING.search(text) is not None:  # else every code point is a cluster of its own
+        boundaries = list(accumulate(map(len, _CLUSTER.findall(text))))
+    parts = _greedy_parts(text, astral, UCS2_PART_LIMIT, boundaries)
+    return SegmentInfo("UCS-2", len(parts), parts, text, units)
 
 
 def split_clusters(text: str) -> list[str]:
@@ -548,8 +580,7 @@ def unpack_septets(data: bytes, count: int, *, fill_bits: int = 0) -> bytes:
 
 def encode_ucs2(text: str) -> bytes:
     """UTF-16 big-endian octets of ``text`` (what SMS calls UCS-2). Rejects lone surrogates."""
-    _check_surrogates(text)
-    return text.encode("utf-16-be")
+    return _utf16_be(text)
 
 
 def decode_ucs2(data: bytes) -> str:

@@ -517,9 +517,9 @@ def encode_gsm7(text: str, *, national_shift: NationalShift | None = None) -> by
 
     Raises ``NotGsm7Error`` for a character outside the alphabet.
     """
+    # Each shift table repeats the default extension at the same codes, so a text that needs
+    # no shift encodes to the same septets under any table.
     table = _DEFAULT_TABLE if national_shift is None else _SHIFT_TABLES[national_shift]
-    if _DEFAULT_TABLE.outside.search(text) is None:
-        table = _DEFAULT_TABLE  # the default table's escapes are valid under any shift
     bad = table.outside.search(text)
     if bad is not None:
         raise NotGsm7Error(bad.start(), bad.group())

@@ -5,31 +5,38 @@ last second plus this message's stay within ``mps``. So no half-open one-second 
 ever carries more than ``mps`` segments, yet a batch worker can hand over a second's worth
 at once (a token bucket with a burst would let some window carry twice the rate; strict
 spacing would let a batch worker send only one message per batch).
+
+The worker decides when it claims a batch but hands over a little later. It calls
+``restamp(now)`` just before the hand-over so the window counts hand-over times, and the
+window is ``guard`` longer than a second to cover the few instructions in between.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
-WINDOW = 1.0
 # Float sums of waits land a hair before the exact boundary; a nanosecond settles it.
 EPSILON = 1e-9
 
 
 class _Log:
-    __slots__ = ("entries", "total")
+    __slots__ = ("entries", "fresh", "total")
 
     def __init__(self) -> None:
         self.entries: deque[tuple[float, int]] = deque()
         self.total = 0
+        self.fresh = 0  # entries since the last restamp
 
-    def prune(self, now: float) -> None:
-        while self.entries and self.entries[0][0] <= now - WINDOW + EPSILON:
+    def prune(self, now: float, span: float) -> None:
+        while self.entries and self.entries[0][0] <= now - span + EPSILON:
             self.total -= self.entries.popleft()[1]
+            self.fresh = min(self.fresh, len(self.entries))
 
 
 class RateLimiter:
-    def __init__(self) -> None:
+    def __init__(self, window: float = 1.0, guard: float = 0.01) -> None:
+        self._span = window + guard
         self._logs: dict[str, _Log] = {}
 
     def reserve(self, key: str, rate: float, cost: int, now: float) -> float:
@@ -41,10 +48,11 @@ class RateLimiter:
         log = self._logs.get(key)
         if log is None:
             log = self._logs[key] = _Log()
-        log.prune(now)
+        log.prune(now, self._span)
         if log.total + cost <= rate or not log.entries:
             log.entries.append((now, cost))
             log.total += cost
+            log.fresh += 1
             return 0.0
         # Wait until enough of the oldest entries leave the window.
         excess = log.total + cost - rate
@@ -52,8 +60,23 @@ class RateLimiter:
         for stamp, spent in log.entries:
             freed += spent
             if freed >= excess:
-                return max(stamp + WINDOW - now, EPSILON)
-        return max(log.entries[-1][0] + WINDOW - now, EPSILON)
+                return max(stamp + self._span - now, EPSILON)
+        return max(log.entries[-1][0] + self._span - now, EPSILON)
+
+    def restamp(self, now: float, keys: Iterable[str] | None = None) -> None:
+        """Move reservations made since the last restamp (of ``keys``, default all) to ``now``,
+        the moment of hand-over."""
+        logs = (
+            self._logs.values()
+            if keys is None
+            else [self._logs[k] for k in keys if k in self._logs]
+        )
+        for log in logs:
+            if not log.fresh:
+                continue
+            kept = [log.entries.pop()[1] for _ in range(log.fresh)]
+            log.entries.extend((now, cost) for cost in reversed(kept))
+            log.fresh = 0
 
     def interval(self, rate: float, cost: int) -> float:
         """The steady-state spacing of messages of ``cost`` at ``rate``."""

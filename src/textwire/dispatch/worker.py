@@ -110,9 +110,6 @@ class Worker:
             sender = await self._sender_for(row, pre)
             if sender is None:
                 continue
-            if row["status"] == "sending":
-                orphans.append((row, sender))
-                continue
             wait = self.limiter.reserve(sender.sid, sender.mps, row["num_segments"], now)
             if wait > 0:
                 # Stagger the waiting rows so they do not all come due at the same instant.
@@ -120,6 +117,9 @@ class Worker:
                 waits[sender.sid] += 1
                 slot = wait + k * self.limiter.interval(sender.mps, row["num_segments"])
                 pre.append(Change(row, values={"next_attempt_at": now + slot, "lease_until": None}))
+                continue
+            if row["status"] == "sending":
+                orphans.append((row, sender))
                 continue
             pre.append(Change(row, "sending", values={"attempts": row["attempts"] + 1}))
             row["attempts"] += 1
@@ -203,6 +203,8 @@ class Worker:
         for integration, items in by_integration.items():
             provider = self.rt.provider_for(integration)
             batch = [_outbound(row, sender) for row, sender in items]
+            # The rate window must count hand-over times, not claim times.
+            self.limiter.restamp(time.time(), {sender.sid for _, sender in items})
             try:
                 results = await provider.send_batch(batch)
             except Exception as exc:  # a provider fault is a retry, never a lost message

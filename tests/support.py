@@ -29,7 +29,7 @@ from textwire.config import Settings
 from textwire.migrate import upgrade
 from textwire.runtime import Runtime
 from textwire.server import Running, started
-from textwire.tables import metadata
+from textwire.schema import metadata
 
 T = TypeVar("T")
 PG_URL = os.environ.get("TEXTWIRE_TEST_DATABASE_URL")

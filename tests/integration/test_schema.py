@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from textwire.tables import metadata
+from textwire.schema import metadata
 
 
 def _diff(database_url: str) -> list[object]:

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from textwire.tables import metadata
+from textwire.schema import metadata
 
 config = context.config
 target_metadata = metadata

@@ -1,0 +1,12 @@
+"""The whole declared schema: core tables plus each domain's own table module.
+
+Domains declare their tables in their own ``tables.py`` on the shared ``metadata`` and are
+imported here, so Alembic and the schema test see every table.
+"""
+
+from __future__ import annotations
+
+from textwire import tables as core
+from textwire.tables import metadata
+
+__all__ = ["core", "metadata"]

@@ -7,6 +7,7 @@ imported here, so Alembic and the schema test see every table.
 from __future__ import annotations
 
 from textwire import tables as core
+from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["core", "metadata"]
+__all__ = ["core", "metadata", "senders"]

@@ -18,6 +18,7 @@ from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 from textwire.phone import DEFAULT_MPS, InvalidOriginator, classify_originator
 from textwire.runtime import Runtime
+from textwire.senders import sticky
 
 router = APIRouter()
 
@@ -119,6 +120,8 @@ async def create_sender_row(
         if taken:
             raise TextwireError(20409, f"Sender {orig.value} already exists in this account")
         await conn.execute(insert(t.senders).values(**row))
+        if service_sid is not None:
+            await sticky.remap_country(conn, service_sid, orig.country)
     rt.directory.invalidate(account_sid)
     return row
 
@@ -180,6 +183,8 @@ async def delete_sender(sid: str, request: Request) -> Response:
         gone = await conn.execute(
             delete(t.senders).where(t.senders.c.sid == sid, t.senders.c.account_sid == account_sid)
         )
+        if gone.rowcount:
+            await sticky.forget_sender(conn, sid)
     if gone.rowcount == 0:
         raise not_found("Sender", sid)
     rt.directory.invalidate(account_sid)

@@ -19,6 +19,7 @@ from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 from textwire.runtime import Runtime
+from textwire.senders import sticky
 from textwire.senders.api import create_sender_row, load_sender
 
 router = APIRouter()
@@ -228,6 +229,7 @@ async def delete_service(sid: str, request: Request) -> Response:
             update(t.senders).where(t.senders.c.service_sid == sid).values(service_sid=None)
         )
         await conn.execute(delete(t.services).where(t.services.c.sid == sid))
+        await sticky.forget_service(conn, sid)
     rt.directory.invalidate(account_sid)
     return Response(status_code=204)
 
@@ -298,6 +300,7 @@ async def add_to_pool(service: str, kind_path: str, request: Request) -> JSONRes
             .where(t.senders.c.sid == sid)
             .values(service_sid=service, date_updated=now)
         )
+        await sticky.remap_country(conn, service, row["country"])
     rt.directory.invalidate(account_sid)
     return JSONResponse(
         pool_resource(request, kind_path, {**row, "service_sid": service, "date_updated": now}),
@@ -365,6 +368,7 @@ async def remove_from_pool(service: str, kind_path: str, sid: str, request: Requ
     rt, account_sid = await account_of(request)
     row = await _pool_member(rt, account_sid, service, kind_path, sid)
     async with rt.db.write() as conn:
+        await sticky.forget_sender(conn, sid)
         if row["kind"] == "alphanumeric":
             await conn.execute(delete(t.senders).where(t.senders.c.sid == sid))
         else:

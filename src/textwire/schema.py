@@ -7,8 +7,9 @@ imported here, so Alembic and the schema test see every table.
 from __future__ import annotations
 
 from textwire import tables as core
+from textwire.consent import tables as consent
 from textwire.links import tables as links
 from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["core", "links", "metadata", "senders"]
+__all__ = ["consent", "core", "links", "metadata", "senders"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from textwire import tables as core
 from textwire.consent import tables as consent
 from textwire.links import tables as links
+from textwire.providers import tables as providers
 from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["consent", "core", "links", "metadata", "senders"]
+__all__ = ["consent", "core", "links", "metadata", "providers", "senders"]

@@ -52,6 +52,24 @@ class Settings(BaseSettings):
     # Message create batching (group commit on the hot path)
     insert_batch_max: int = Field(256, ge=1)
 
+    # Link shortening and the redirect server (docs/links.md)
+    redirect_port: int = Field(8081, ge=0, le=65535, description="Redirect server port.")
+    link_base_url: str | None = Field(
+        None, description="Default link domain, http(s)://host[:port]; default the redirect port."
+    )
+    link_fallback_url: str | None = Field(
+        None, description="Where unknown or expired slugs on the default domain go (else 404)."
+    )
+    link_retention_days: float = Field(90, gt=0, description="How long a short link redirects.")
+    slug_length: int = Field(7, ge=5, le=32)
+    link_rate_limit: int = Field(
+        60_000, ge=1, description="Links an account may create per minute (over it: 20429)."
+    )
+    click_batch_size: int = Field(500, ge=1, description="Clicks written per batch.")
+    click_flush_interval: float = Field(0.5, gt=0, description="Longest a click waits (s).")
+    slug_cache_size: int = Field(100_000, ge=1)
+    cert_expiry_warning_days: int = Field(30, ge=0)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -13,6 +13,7 @@ from textwire.clock import Clock
 from textwire.config import Settings
 from textwire.crypto import SecretBox, load_or_create_key
 from textwire.db import Database
+from textwire.links.shortener import Shortener
 from textwire.messages.inserter import MessageInserter
 from textwire.metrics import Metrics
 from textwire.migrate import upgrade
@@ -33,6 +34,7 @@ class Runtime:
     inserter: MessageInserter
     metrics: Metrics
     sandbox: SandboxProvider
+    links: Shortener
     # Round-robin turn per messaging service (the simple pool policy).
     turns: dict[str, int] = field(default_factory=dict)
 
@@ -65,6 +67,7 @@ async def open_runtime(
         directory=Directory(db),
         inserter=MessageInserter(db, settings.insert_batch_max),
         metrics=Metrics(),
+        links=Shortener(settings, db),
         sandbox=SandboxProvider(
             db,
             delay=settings.sandbox_delivery_delay,

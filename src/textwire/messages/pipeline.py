@@ -1,8 +1,8 @@
 """``send()``: the one pipeline every front door uses (API, CLI, campaigns, auto-replies).
 
-Validate → (consent, links: later issues) → smart-encode and segment → resolve the
-sender or service → insert the row with its first status, in one transaction. Nothing is
-written unless every check passed.
+Validate → (consent: a later issue) → shorten links → smart-encode and segment the
+rewritten text → resolve the sender or service → insert the row with its first status and
+its short links, in one transaction. Nothing is written unless every check passed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from textwire import segments
 from textwire.errors import TextwireError
 from textwire.ids import new_sid
+from textwire.links import tables as lt
+from textwire.links.rewrite import find_urls
+from textwire.links.shortener import Shortened, resolve_mode
 from textwire.phone import InvalidPhoneNumber, PhoneNumber, parse_phone
 from textwire.runtime import Runtime
 from textwire.senders.directory import AccountSnapshot, SenderInfo, ServiceInfo
@@ -26,6 +31,8 @@ MAX_VALIDITY = 36_000
 DEFAULT_VALIDITY = 36_000
 SCHEDULE_MIN = timedelta(seconds=300)
 SCHEDULE_MAX = timedelta(days=35)
+# A fresh slug colliding with a stored one is a 1-in-10^12 event; three tries is plenty.
+SLUG_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class SendRequest:
     send_at: datetime | None = None
     schedule_type: str | None = None
     smart_encoded: bool | None = None
+    shorten_urls: bool | None = None
+    link_mode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,19 +156,69 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
         if req.smart_encoded is not None
         else bool(service and service.smart_encoding)
     )
-    info = segments.analyze(text, smart_encoding=smart)
+    service_sid = service.sid if service else None
+    links = await rt.links.service_links(req.account_sid, service_sid)
+    mode = resolve_mode(req.shorten_urls, req.link_mode, service_sid, links.mode)
+    urls = {span.url for span in find_urls(text, mode)}
+    if urls:
+        rt.links.check_rate(req.account_sid, len(urls))
     if send_at is not None:
         status = "scheduled"
     elif sender is None:
         status = "accepted"
     else:
         status = "queued"
+    sid = new_sid("MM" if req.media_urls else "SM")
+    for attempt in range(SLUG_ATTEMPTS):
+        shortened = (
+            rt.links.shorten(
+                text=text,
+                mode=mode,
+                links=links,
+                account_sid=req.account_sid,
+                service_sid=service_sid,
+                to=recipient,
+                now=now,
+            )
+            if urls
+            else Shortened(text, [], None)
+        )
+        row = _message_row(req, sid, sender, service, recipient, shortened, smart, status)
+        row.update(date_created=now, date_updated=now, send_at=send_at)
+        row["status_callback"] = callback or (service.status_callback if service else None)
+        row["next_attempt_at"] = send_at.timestamp() if send_at else time.time()
+        event = {"message_sid": sid, "status": status, "error_code": None, "at": now}
+        link_rows = [(lt.links, {**r, "message_sid": sid}) for r in shortened.rows]
+        try:
+            await rt.inserter.insert(row, event, link_rows)
+        except IntegrityError:
+            if not link_rows or attempt == SLUG_ATTEMPTS - 1:
+                raise
+            continue  # a slug collided with a stored one: draw new slugs (F-LINK-2)
+        break
+    rt.metrics.messages_created.inc()
+    return row
+
+
+def _message_row(
+    req: SendRequest,
+    sid: str,
+    sender: SenderInfo | None,
+    service: ServiceInfo | None,
+    recipient: str,
+    shortened: Shortened,
+    smart: bool,
+    status: str,
+) -> dict[str, Any]:
+    """The message row for the (rewritten) text; times and callbacks are set by the caller."""
+    info = segments.analyze(shortened.text, smart_encoding=smart)
     validity = req.validity_period or (service.validity_period if service else DEFAULT_VALIDITY)
     extra = dict(req.extra)
-    if info.text != text:
-        extra["smart_encoded_replacements"] = len(text) - len(info.text) or True
-    sid = new_sid("MM" if req.media_urls else "SM")
-    row: dict[str, Any] = {
+    if info.text != shortened.text:
+        extra["smart_encoded_replacements"] = len(shortened.text) - len(info.text) or True
+    if shortened.record is not None:
+        extra["link_shortening"] = shortened.record
+    return {
         "sid": sid,
         "account_sid": req.account_sid,
         "service_sid": service.sid if service else None,
@@ -176,23 +235,14 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
         "status": status,
         "error_code": None,
         "error_message": None,
-        "status_callback": callback or (service.status_callback if service else None),
         "validity_period": validity,
         "smart_encoded": smart,
         "price": None,
         "price_unit": "USD",
         "provider_sid": None,
         "attempts": 0,
-        "next_attempt_at": (send_at.timestamp() if send_at else time.time()),
         "lease_until": None,
         "lease_owner": None,
         "extra": extra or None,
-        "send_at": send_at,
-        "date_created": now,
-        "date_updated": now,
         "date_sent": None,
     }
-    event = {"message_sid": sid, "status": status, "error_code": None, "at": now}
-    await rt.inserter.insert(row, event)
-    rt.metrics.messages_created.inc()
-    return row

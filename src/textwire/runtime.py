@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from textwire.accounts import Authenticator, TokenCache
 from textwire.clock import Clock
 from textwire.config import Settings
+from textwire.consent.state import ConsentCache
 from textwire.crypto import SecretBox, load_or_create_key
 from textwire.db import Database
 from textwire.links.shortener import Shortener
@@ -34,6 +35,7 @@ class Runtime:
     inserter: MessageInserter
     metrics: Metrics
     sandbox: SandboxProvider
+    consent: ConsentCache
     links: Shortener
     # Round-robin turn per messaging service (the simple pool policy).
     turns: dict[str, int] = field(default_factory=dict)
@@ -68,6 +70,7 @@ async def open_runtime(
         inserter=MessageInserter(db, settings.insert_batch_max),
         metrics=Metrics(),
         links=Shortener(settings, db),
+        consent=ConsentCache(db),
         sandbox=SandboxProvider(
             db,
             delay=settings.sandbox_delivery_delay,

@@ -9,7 +9,8 @@ numbers.
 
 A subscriber sync writes its numbers under its own ``run_sid`` in ``subscribers``; the run
 becomes the scope's active set in one short transaction (status ``applied``), so readers see
-the old set or the new one. ``subscriber_stage`` is the unindexed heap a sync streams into.
+the old set or the new one. A sync streams the file into a TEMP staging table first (see
+``textwire.consent.sync``), so a killed sync leaves nothing behind but an unapplied run.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ contacts = Table(
     Index("ix_contacts_account_created", "account_sid", "date_created"),
 )
 
-# type: email (SHA-256 hex) | phoneNumber (E.164) | custom; one contact per identifier.
+# Identifier types: email (SHA-256 hex), phoneNumber (E.164), custom; one contact each.
 contact_identifiers = Table(
     "contact_identifiers",
     metadata,
@@ -125,14 +126,6 @@ subscribers = Table(
     Column("phone", PHONE, primary_key=True),
     Column("line", Integer, nullable=False),
     sqlite_with_rowid=False,
-)
-
-subscriber_stage = Table(
-    "subscriber_stage",
-    metadata,
-    Column("run_sid", SID, nullable=False),
-    Column("phone", PHONE, nullable=False),
-    Column("line", Integer, nullable=False),
 )
 
 # Sends the consent check refused (the message itself is never created).

@@ -53,6 +53,10 @@ class SendRequest:
     shorten_urls: bool | None = None
     link_mode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Consent (F-CONSENT-6): transactional skips the unknown-contact rule, never a STOP;
+    # keyword replies (the STOP confirmation itself) are always allowed.
+    transactional: bool = False
+    keyword_reply: bool = False
 
 
 def parse_recipient(to: str | None) -> PhoneNumber:
@@ -137,6 +141,29 @@ def _schedule(req: SendRequest, service: ServiceInfo | None, now: datetime) -> d
     return req.send_at
 
 
+def sender_service(sender: SenderInfo | None) -> str | None:
+    return sender.service_sid if sender is not None else None
+
+
+async def _check_consent(rt: Runtime, req: SendRequest, to: str, service_sid: str | None) -> None:
+    """Refuse (21610) and record a send the recipient's consent does not allow."""
+    reason = await rt.consent.refusal(
+        req.account_sid, to, service_sid, transactional=req.transactional
+    )
+    if reason is None:
+        return
+    await rt.consent.record_refusal(
+        req.account_sid, service_sid, to, reason, req.transactional, rt.clock.now()
+    )
+    detail = (
+        f"Attempt to send to unsubscribed recipient {to}: the number opted out"
+        if reason == "unsubscribed"
+        else f"Attempt to send to unsubscribed recipient {to}: no opt-in on record "
+        "(send with Transactional=true for transactional messages)"
+    )
+    raise TextwireError(21610, detail)
+
+
 async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
     """Validate and store one outbound message; returns its row. Writes nothing on error."""
     recipient = parse_recipient(req.to).e164
@@ -150,6 +177,8 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
     sender, service = _resolve_origin(req, snap)
     now = rt.clock.now()
     send_at = _schedule(req, service, now)
+    if not req.keyword_reply:
+        await _check_consent(rt, req, recipient, service.sid if service else sender_service(sender))
 
     smart = (
         req.smart_encoded

@@ -102,12 +102,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "subscriber_stage",
-        sa.Column("run_sid", sa.String(length=34), nullable=False),
-        sa.Column("phone", sa.String(length=16), nullable=False),
-        sa.Column("line", sa.Integer(), nullable=False),
-    )
-    op.create_table(
         "subscribers",
         sa.Column("run_sid", sa.String(length=34), nullable=False),
         sa.Column("phone", sa.String(length=16), nullable=False),
@@ -151,7 +145,6 @@ def downgrade() -> None:
 
     op.drop_table("sync_runs")
     op.drop_table("subscribers")
-    op.drop_table("subscriber_stage")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_contacts_account_created")
 

@@ -77,6 +77,7 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) ->
         "data_dir": data_dir,
         "database_url": database_url,
         "port": 0,
+        "redirect_port": 0,
         "sandbox_delivery_delay": 0.05,
         "worker_poll_interval": 0.02,
         "retry_base_seconds": 0.05,
@@ -137,6 +138,11 @@ class LiveServer:
     def url(self) -> str:
         assert self.running is not None and self.running.port
         return f"http://127.0.0.1:{self.running.port}"
+
+    @property
+    def redirect_url(self) -> str:
+        assert self.running is not None and self.running.redirect_port
+        return f"http://127.0.0.1:{self.running.redirect_port}"
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         return self.thread.call(coro, timeout)

@@ -15,7 +15,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from textwire import tables as t
+from textwire.commands.links import links_app
 from textwire.commands.segments import segments_command
+from textwire.commands.subscribers import subscribers_app
 from textwire.config import Settings
 from textwire.errors import TextwireError
 from textwire.runtime import Runtime, open_runtime
@@ -32,7 +34,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(messages_app, name="messages")
 app.add_typer(db_app, name="db")
+app.add_typer(subscribers_app, name="subscribers")
 app.command("segments")(segments_command)
+app.add_typer(links_app, name="links")
 
 # Piped output is not cut to 80 columns: SIDs and numbers must survive grep and logs.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -83,19 +87,22 @@ async def resolve_account(rt: Runtime, account: str | None) -> str:
 
 @app.command()
 def serve(
-    role: str = typer.Option("all", help="all | api | worker"),
+    role: str = typer.Option("all", help="all | api | worker | redirect"),
     data_dir: Path | None = DataDir,
     host: str | None = typer.Option(None, help="Interface to listen on (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="API port (default 8080)."),
+    redirect_port: int | None = typer.Option(None, help="Redirect server port (default 8081)."),
 ) -> None:
-    """Run textwire: API, dispatch worker and webhook delivery (or one --role of them)."""
+    """Run textwire: API, redirect server, dispatch worker and webhooks (or one --role)."""
     from textwire import logs
     from textwire.server import run, serve_forever
 
-    if role not in ("all", "api", "worker"):
-        err_console.print(f"[red]error:[/red] --role must be all, api or worker, not {role!r}")
+    if role not in ("all", "api", "worker", "redirect"):
+        err_console.print(
+            f"[red]error:[/red] --role must be all, api, worker or redirect, not {role!r}"
+        )
         raise typer.Exit(code=2)
-    settings = settings_for(data_dir, host=host, port=port)
+    settings = settings_for(data_dir, host=host, port=port, redirect_port=redirect_port)
     logs.configure(settings.log_level, settings.log_json)
     run(serve_forever(settings, role))  # type: ignore[arg-type]
 

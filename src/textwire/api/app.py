@@ -14,6 +14,7 @@ from textwire import __version__
 from textwire import tables as t
 from textwire.api import messages
 from textwire.errors import TextwireError
+from textwire.links import api as links_api
 from textwire.runtime import Runtime
 from textwire.senders import api as senders_api
 from textwire.senders import service_api
@@ -31,6 +32,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(service_api.router)
     app.include_router(senders_api.router)
+    app.include_router(links_api.router)
     _install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -21,13 +22,14 @@ import httpx
 from sqlalchemy import bindparam, or_, select, update
 
 from textwire import tables as t
-from textwire.dispatch.signing import twilio_signature
+from textwire.dispatch.signing import textwire_signature, twilio_signature
 from textwire.messages.serialize import API_VERSION
 from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.webhooks")
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 MAX_BACKOFF = 600.0
 
 
@@ -74,6 +76,39 @@ def form_webhook_row(
         "content_type": FORM,
         "body": urlencode(params),
         "headers": {"X-Twilio-Signature": twilio_signature(token, url, params)},
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": time.time(),
+        "lease_until": None,
+        "last_status_code": None,
+        "last_error": None,
+        "date_created": now,
+        "date_updated": now,
+    }
+
+
+def json_webhook_row(
+    *,
+    account_sid: str,
+    message_sid: str | None,
+    kind: str,
+    url: str,
+    payload: Mapping[str, Any],
+    secret: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A JSON webhook signed with ``X-Textwire-Signature`` (HMAC-SHA256), ready to insert."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    signature = textwire_signature(secret, int(now.timestamp()), body.encode())
+    return {
+        "account_sid": account_sid,
+        "message_sid": message_sid,
+        "kind": kind,
+        "url": url,
+        "method": "POST",
+        "content_type": JSON,
+        "body": body,
+        "headers": {"X-Textwire-Signature": signature},
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": time.time(),

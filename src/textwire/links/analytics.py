@@ -1,0 +1,152 @@
+"""Click analytics (F-LINK-9, issue 4 item 7): per link, message, recipient, service, campaign.
+
+Counts leave bots out unless asked (``include_bots``); ``bot_clicks`` always says how many
+were left out. Unique clicks are distinct recipients. The click-through rate is the share
+of delivered messages carrying a short link (in scope) that got at least one human click:
+for one recipient's one message that is 0 or 1, for a service the campaign-style CTR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, distinct, false, func, select
+
+from textwire import tables as t
+from textwire.clock import iso8601
+from textwire.db import Database
+from textwire.links import tables as lt
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which clicks to count: an account and any of link, message, recipient, service,
+    campaign."""
+
+    account_sid: str
+    slug: str | None = None
+    message_sid: str | None = None
+    to: str | None = None
+    service_sid: str | None = None
+    campaign_sid: str | None = None
+
+    def on(self, table: Any) -> list[ColumnElement[bool]]:
+        """Conditions on ``links`` or ``link_clicks`` (both have these columns)."""
+        conds: list[ColumnElement[bool]] = [table.c.account_sid == self.account_sid]
+        for column, value in (
+            ("slug", self.slug),
+            ("message_sid", self.message_sid),
+            ("to_addr", self.to),
+            ("service_sid", self.service_sid),
+            ("campaign_sid", self.campaign_sid),
+        ):
+            if value is not None:
+                conds.append(table.c[column] == value)
+        return conds
+
+
+async def stats(db: Database, scope: Scope, *, include_bots: bool = False) -> dict[str, Any]:
+    """Totals, unique clicks, first/last click, device/OS/browser breakdown and CTR."""
+    c, k, m = lt.link_clicks, lt.links, t.messages
+    counted = [*scope.on(c)] if include_bots else [*scope.on(c), c.c.is_bot == false()]
+    async with db.read() as conn:
+        total, unique, first, last = (
+            await conn.execute(
+                select(
+                    func.count(),
+                    func.count(distinct(c.c.to_addr)),
+                    func.min(c.c.clicked_at),
+                    func.max(c.c.clicked_at),
+                ).where(*counted)
+            )
+        ).one()
+        bots = await conn.scalar(select(func.count()).where(*scope.on(c), c.c.is_bot.is_(True)))
+        breakdown = {
+            name: {
+                str(value): int(n)
+                for value, n in await conn.execute(
+                    select(column, func.count()).where(*counted).group_by(column)
+                )
+            }
+            for name, column in (
+                ("devices", c.c.device_type),
+                ("os", c.c.os),
+                ("browsers", c.c.browser),
+            )
+        }
+        links = await conn.scalar(select(func.count()).where(*scope.on(k)))
+        delivered = await conn.scalar(
+            _distinct_messages(k, scope.on(k)).where(m.c.status == "delivered")
+        )
+        clicked = await conn.scalar(
+            _distinct_messages(c, [*scope.on(c), c.c.is_bot == false()]).where(
+                m.c.status == "delivered"
+            )
+        )
+    delivered = int(delivered or 0)
+    clicked = int(clicked or 0)
+    return {
+        "links": int(links or 0),
+        "total_clicks": int(total or 0),
+        "unique_clicks": int(unique or 0),
+        "bot_clicks": int(bots or 0),
+        "first_click": iso8601(_aware(first)),
+        "last_click": iso8601(_aware(last)),
+        "devices": breakdown["devices"],
+        "os": breakdown["os"],
+        "browsers": breakdown["browsers"],
+        "messages_delivered_with_links": delivered,
+        "messages_clicked": clicked,
+        "click_through_rate": round(clicked / delivered, 4) if delivered else None,
+        "include_bots": include_bots,
+    }
+
+
+def _distinct_messages(table: Any, conds: list[ColumnElement[bool]]) -> Select[Any]:
+    m = t.messages
+    return (
+        select(func.count(distinct(table.c.message_sid)))
+        .select_from(table.join(m, and_(m.c.sid == table.c.message_sid)))
+        .where(*conds)
+    )
+
+
+def _aware(value: Any) -> datetime | None:
+    """min()/max() bypass the column type on SQLite, which hands back a string."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+async def clicks(
+    db: Database, scope: Scope, *, include_bots: bool, page: int, size: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of individual clicks, oldest first, and whether there is another page."""
+    c = lt.link_clicks
+    conds = scope.on(c) if include_bots else [*scope.on(c), c.c.is_bot == false()]
+    query = select(c).where(*conds).order_by(c.c.id).offset(page * size).limit(size + 1)
+    async with db.read() as conn:
+        rows = list((await conn.execute(query)).mappings())
+    return [click_resource(r) for r in rows[:size]], len(rows) > size
+
+
+def click_resource(row: Any) -> dict[str, Any]:
+    return {
+        "slug": row["slug"],
+        "account_sid": row["account_sid"],
+        "message_sid": row["message_sid"],
+        "messaging_service_sid": row["service_sid"],
+        "campaign_sid": row["campaign_sid"],
+        "to": row["to_addr"],
+        "clicked_at": iso8601(row["clicked_at"]),
+        "method": row["method"],
+        "ip": row["ip"],
+        "user_agent": row["user_agent"],
+        "browser": row["browser"],
+        "os": row["os"],
+        "device_type": row["device_type"],
+        "is_bot": bool(row["is_bot"]),
+        "bot": row["bot"],
+    }

@@ -1,0 +1,239 @@
+"""Clicks: buffered on the redirect path, written in batches (F-LINK-7, F-LINK-8).
+
+The redirect handler only appends a ``PendingClick`` to a list: no database, no parsing.
+``ClickRecorder.run`` flushes the list when it reaches ``click_batch_size`` or every
+``click_flush_interval`` seconds: it classifies the user agents (in a thread, since
+``ua-parser`` is CPU work), inserts the clicks and, for human clicks on a domain with a
+``CallbackUrl``, the click webhooks, all in one transaction. A failed write puts the
+clicks back at the front of the buffer. ``close()`` flushes until nothing is left, so a
+graceful shutdown loses no click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from textwire import tables as t
+from textwire.accounts import TokenCache
+from textwire.db import Database
+from textwire.dispatch.webhooks import json_webhook_row
+from textwire.links import tables as lt
+from textwire.links.useragent import ClientInfo, UserAgentClassifier
+
+log = logging.getLogger("textwire.links.clicks")
+
+MAX_STORED_USER_AGENT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    """What the redirect server needs to know about one slug (cached)."""
+
+    slug: str
+    url: str
+    location: bytes
+    expires_at: float
+    account_sid: str
+    message_sid: str
+    service_sid: str | None
+    campaign_sid: str | None
+    domain_sid: str | None
+    to_addr: str
+    short_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingClick:
+    target: LinkTarget
+    at: float
+    method: str
+    ip: str | None
+    user_agent: str | None
+
+
+def click_event(target: LinkTarget, click: PendingClick, from_addr: str | None) -> dict[str, Any]:
+    """The click webhook body (F-LINK-8), with Twilio's ``shortened_link`` beside it."""
+    return {
+        "event_type": "click",
+        "sms_sid": target.message_sid,
+        "to": target.to_addr,
+        "from": from_addr,
+        "link": target.url,
+        "shortened_link": target.short_url,
+        "clicked_at": int(click.at * 1000),
+        "messaging_service_sid": target.service_sid,
+        "account_sid": target.account_sid,
+        "user_agent": click.user_agent,
+    }
+
+
+class ClickRecorder:
+    """The click buffer of one redirect server."""
+
+    def __init__(
+        self,
+        db: Database,
+        tokens: TokenCache,
+        classifier: UserAgentClassifier,
+        *,
+        batch_size: int,
+        interval: float,
+    ):
+        self._db = db
+        self._tokens = tokens
+        self._classifier = classifier
+        self._batch_size = batch_size
+        self._interval = interval
+        self._buffer: list[PendingClick] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.received = 0
+        self.written = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def add(self, click: PendingClick) -> None:
+        """Buffer one click; the hot path, so it only appends."""
+        self._buffer.append(click)
+        self.received += 1
+        if len(self._buffer) >= self._batch_size:
+            self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush on size or timer until ``stop``; ``close()`` does the final flush."""
+        await asyncio.to_thread(self._classifier.warm_up)
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                waking = asyncio.create_task(self._wake.wait())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        asyncio.wait({waking, stopping}, return_when=asyncio.FIRST_COMPLETED),
+                        self._interval,
+                    )
+                waking.cancel()
+                self._wake.clear()
+                try:
+                    await self.flush()
+                except Exception:
+                    log.exception("click flush failed; the clicks stay buffered")
+                    await asyncio.sleep(self._interval)
+        finally:
+            stopping.cancel()
+
+    async def close(self, attempts: int = 20) -> None:
+        """Flush every buffered click (graceful shutdown), retrying a failing write."""
+        for _ in range(attempts):
+            if not self._buffer:
+                return
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("final click flush failed; retrying")
+                await asyncio.sleep(0.1)
+        if self._buffer:
+            log.error("clicks lost at shutdown", extra={"clicks": len(self._buffer)})
+
+    async def flush(self) -> int:
+        """Write what is buffered now (in batches); returns how many clicks were written."""
+        written = 0
+        async with self._lock:
+            while self._buffer:
+                batch = self._buffer[: self._batch_size]
+                del self._buffer[: len(batch)]
+                try:
+                    await self._write(batch)
+                except BaseException:
+                    self._buffer[:0] = batch
+                    raise
+                written += len(batch)
+                self.written += len(batch)
+        return written
+
+    async def _write(self, batch: Sequence[PendingClick]) -> None:
+        infos = await asyncio.to_thread(self._classify, batch)
+        rows = [_click_row(c, info) for c, info in zip(batch, infos, strict=True)]
+        human = [c for c, info in zip(batch, infos, strict=True) if not info.is_bot]
+        hooks = await self._webhooks(human) if human else []
+        async with self._db.write() as conn:
+            await conn.execute(insert(lt.link_clicks), rows)
+            if hooks:
+                await conn.execute(insert(t.webhooks), hooks)
+
+    def _classify(self, batch: Sequence[PendingClick]) -> list[ClientInfo]:
+        return [self._classifier.classify(c.user_agent, c.method) for c in batch]
+
+    async def _webhooks(self, clicks: Sequence[PendingClick]) -> list[dict[str, Any]]:
+        """Click events for clicks whose domain has a ``CallbackUrl`` (read fresh per batch)."""
+        domain_sids = {c.target.domain_sid for c in clicks if c.target.domain_sid}
+        if not domain_sids:
+            return []
+        d, m = lt.link_domains, t.messages
+        async with self._db.read() as conn:
+            callbacks = {
+                r.sid: r.callback_url
+                for r in await conn.execute(
+                    select(d.c.sid, d.c.callback_url).where(d.c.sid.in_(domain_sids))
+                )
+                if r.callback_url
+            }
+            wanted = [c for c in clicks if c.target.domain_sid in callbacks]
+            message_sids = {c.target.message_sid for c in wanted}
+            senders = (
+                {
+                    r.sid: r.from_addr
+                    for r in await conn.execute(
+                        select(m.c.sid, m.c.from_addr).where(m.c.sid.in_(message_sids))
+                    )
+                }
+                if message_sids
+                else {}
+            )
+        now = datetime.now(UTC)
+        hooks = []
+        for click in wanted:
+            target = click.target
+            assert target.domain_sid is not None
+            hooks.append(
+                json_webhook_row(
+                    account_sid=target.account_sid,
+                    message_sid=target.message_sid,
+                    kind="click",
+                    url=callbacks[target.domain_sid],
+                    payload=click_event(target, click, senders.get(target.message_sid)),
+                    secret=await self._tokens.token(target.account_sid),
+                    now=now,
+                )
+            )
+        return hooks
+
+
+def _click_row(click: PendingClick, info: ClientInfo) -> dict[str, Any]:
+    target = click.target
+    return {
+        "slug": target.slug,
+        "account_sid": target.account_sid,
+        "message_sid": target.message_sid,
+        "service_sid": target.service_sid,
+        "campaign_sid": target.campaign_sid,
+        "to_addr": target.to_addr,
+        "clicked_at": datetime.fromtimestamp(click.at, UTC),
+        "method": click.method,
+        "ip": click.ip,
+        "user_agent": (click.user_agent or "")[:MAX_STORED_USER_AGENT] or None,
+        "browser": info.browser[:64],
+        "os": info.os[:64],
+        "device_type": info.device_type,
+        "is_bot": info.is_bot,
+        "bot": info.bot[:64] if info.bot else None,
+    }

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from textwire import __version__
 from textwire import tables as t
 from textwire.api import messages
+from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
 from textwire.runtime import Runtime
@@ -32,6 +33,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(service_api.router)
     app.include_router(senders_api.router)
+    app.include_router(consent_api.router)
     app.include_router(links_api.router)
     _install_error_handlers(app)
 

@@ -206,6 +206,16 @@ def _fail(conn: Connection, run: str, report: CsvReport, error: str, now: dateti
     conn.commit()
 
 
+def _heartbeat(conn: Connection, run: str, report: CsvReport, now: datetime) -> None:
+    """Progress for ``GET /v1/Subscribers/Syncs/{sid}`` while the file is read."""
+    conn.execute(
+        ct.sync_runs.update()
+        .where(ct.sync_runs.c.sid == run)
+        .values(lines=report.lines, bytes_read=report.bytes_read, date_updated=now)
+    )
+    conn.commit()
+
+
 def _list_duplicates(conn: Connection, run: str, report: CsvReport, repeats: int) -> None:
     """Move ``repeats`` rows from valid to duplicates in the report, listing the first ones."""
     listed = conn.execute(
@@ -350,6 +360,7 @@ def run_sync(
             if len(buffer) >= STAGE_ROWS:
                 loader.load(buffer)
                 buffer = []
+                _heartbeat(conn, run, report, clock.now())
             if progress is not None:
                 progress(report.bytes_read, report.lines)
         if report.fatal is not None:

@@ -31,9 +31,9 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     app.state.rt = rt
     app.include_router(messages.router)
+    app.include_router(consent_api.router)  # before service_api's /v1/Services/{s}/{kind}
     app.include_router(service_api.router)
     app.include_router(senders_api.router)
-    app.include_router(consent_api.router)
     app.include_router(links_api.router)
     _install_error_handlers(app)
 

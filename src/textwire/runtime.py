@@ -19,6 +19,7 @@ from textwire.messages.inserter import MessageInserter
 from textwire.metrics import Metrics
 from textwire.migrate import upgrade
 from textwire.providers.base import Provider
+from textwire.providers.registry import ProviderRegistry
 from textwire.providers.sandbox import SandboxProvider
 from textwire.senders.directory import Directory
 
@@ -39,12 +40,20 @@ class Runtime:
     links: Shortener
     # Round-robin turn per messaging service (the simple pool policy).
     turns: dict[str, int] = field(default_factory=dict)
+    providers: ProviderRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.providers = ProviderRegistry(self.db, self.box, self.settings, self.sandbox)
+        from textwire.providers.ingest import Ingest  # it needs this module's Runtime
+
+        self.providers.sink = Ingest(self)
 
     def provider_for(self, integration_sid: str | None) -> Provider:
-        """The provider behind an integration; only the sandbox exists so far."""
-        return self.sandbox
+        """The provider behind an integration (its connector, or its backup while down)."""
+        return self.providers.get(integration_sid)
 
     async def close(self) -> None:
+        await self.providers.close()
         await self.db.dispose()
 
 

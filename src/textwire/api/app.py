@@ -16,6 +16,7 @@ from textwire.api import messages
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
+from textwire.providers import api as providers_api
 from textwire.runtime import Runtime
 from textwire.senders import api as senders_api
 from textwire.senders import service_api
@@ -35,6 +36,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(service_api.router)
     app.include_router(senders_api.router)
     app.include_router(links_api.router)
+    app.include_router(providers_api.router)
     _install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -49,6 +49,7 @@ class Worker:
         self.limiter = RateLimiter()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.rt.providers.start()  # SMPP binds stay up for receipts and inbound messages
         while not stop.is_set():
             try:
                 done = await self.tick()
@@ -240,6 +241,8 @@ class Worker:
                 "provider_sid": result.provider_sid,
                 "date_sent": self.rt.clock.now(),
                 "price": f"{-PRICE_PER_SEGMENT * row['num_segments']:.5f}",
+                # The integration that carried it: a backup while the primary was down.
+                "integration_sid": result.route or row["integration_sid"],
             },
         )
 

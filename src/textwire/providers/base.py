@@ -38,6 +38,10 @@ class SendResult:
     provider_sid: str | None = None
     error_code: int | None = None
     error_message: str | None = None
+    # The integration that carried it (a backup when the primary was down), and every
+    # reference the provider gave when it split the message (one per SMPP part).
+    route: str | None = None
+    provider_refs: tuple[str, ...] = ()
 
 
 class Provider(Protocol):

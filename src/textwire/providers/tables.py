@@ -4,14 +4,15 @@
 each SMPP part's ``message_id``) to textwire's message, per integration: receipts arrive
 under the provider's name, and crash recovery asks "did the provider already accept this
 SID?" without asking the provider. ``inbound_parts`` holds the parts of a multi-part
-mobile-originated message until the last one arrives.
+mobile-originated message until the last one arrives. ``number_webhooks`` is a number's own
+inbound URL, used when its service says ``use_inbound_webhook_on_number`` (or it has none).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 
-from textwire.tables import SID, metadata
+from textwire.tables import SID, UTCDateTime, metadata
 
 provider_refs = Table(
     "provider_refs",
@@ -40,4 +41,13 @@ inbound_parts = Table(
     Column("text", Text, nullable=False),
     Column("received_at", Float, nullable=False),
     PrimaryKeyConstraint("integration_sid", "source", "reference", "seq"),
+)
+
+number_webhooks = Table(
+    "number_webhooks",
+    metadata,
+    Column("sender_sid", SID, primary_key=True),
+    Column("account_sid", SID, nullable=False),
+    Column("inbound_url", Text, nullable=False),
+    Column("date_updated", UTCDateTime, nullable=False),
 )

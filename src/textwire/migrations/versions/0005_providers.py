@@ -1,4 +1,4 @@
-"""providers: provider message references and multi-part inbound reassembly
+"""providers: provider message references, multi-part inbound, numbers' inbound URLs
 
 Revision ID: 0005_providers
 Revises: 0001
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+import textwire.tables
 
 revision = "0005_providers"
 down_revision = "0001"
@@ -43,9 +45,18 @@ def upgrade() -> None:
             "integration_sid", "source", "reference", "seq", name=op.f("pk_inbound_parts")
         ),
     )
+    op.create_table(
+        "number_webhooks",
+        sa.Column("sender_sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("inbound_url", sa.Text(), nullable=False),
+        sa.Column("date_updated", textwire.tables.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("sender_sid", name=op.f("pk_number_webhooks")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("number_webhooks")
     op.drop_table("inbound_parts")
     op.drop_index("ix_provider_refs_message_sid", table_name="provider_refs")
     op.drop_table("provider_refs")

@@ -1,0 +1,463 @@
+"""``/v1/Integrations`` (the account's upstream routes), and the endpoints providers call:
+``/v1/Inbound/{IntegrationSid}`` (mobile-originated messages) and
+``/v1/Receipts/{IntegrationSid}`` (status callbacks / delivery reports)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, func, insert, select, update
+
+from textwire import tables as t
+from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
+from textwire.api.params import Params, read_body, read_params
+from textwire.clock import iso8601
+from textwire.errors import TextwireError, invalid, not_found
+from textwire.ids import new_sid
+from textwire.providers import http_json, smpp, twilio
+from textwire.providers import tables as pt
+from textwire.providers.base import OutboundMessage
+from textwire.providers.common import (
+    TYPES,
+    IntegrationConfig,
+    ProviderEnv,
+    masked,
+    parse_json_body,
+    setting_float,
+)
+from textwire.providers.registry import build_connector, callback_base
+from textwire.runtime import Runtime
+
+router = APIRouter()
+
+VALIDATORS = {"twilio": twilio.validate, "http": http_json.validate, "smpp": smpp.validate}
+# Settings every type has; the type's own validator never sees them.
+COMMON = ("backup_integration_sid", "failover_after", "callback_token")
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _object(params: Params, key: str) -> dict[str, Any] | None:
+    raw = params.get(key)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError:
+        raise invalid(key, "must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise invalid(key, "must be a JSON object")
+    return value
+
+
+def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -> dict[str, Any]:
+    rt = runtime(request)
+    settings = dict(row["settings"] or {})
+    token = settings.pop("callback_token", None)
+    base = callback_base(rt.settings)
+    inbound = f"{base}/v1/Inbound/{row['sid']}"
+    receipts = f"{base}/v1/Receipts/{row['sid']}"
+    if row["type"] == "http" and token:
+        inbound += f"?Token={token}"
+        receipts += f"?Token={token}"
+    return {
+        "sid": row["sid"],
+        "account_sid": row["account_sid"],
+        "friendly_name": row["friendly_name"],
+        "type": row["type"],
+        "settings": settings,
+        "secrets": masked(secrets_),
+        "inbound_url": inbound if row["type"] in ("twilio", "http", "sandbox") else None,
+        "status_callback_url": receipts if row["type"] in ("twilio", "http") else None,
+        "health": rt.providers.health(row["sid"]),
+        "date_created": iso8601(row["date_created"]),
+        "date_updated": iso8601(row["date_updated"]),
+        "url": f"{base_url(request)}/v1/Integrations/{row['sid']}",
+    }
+
+
+async def _validated(
+    rt: Runtime,
+    account_sid: str,
+    sid: str,
+    kind: str,
+    settings: dict[str, Any],
+    secret_values: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Settings and secrets as stored, once every rule (and the OAuth2 token URL) agreed."""
+    common = {k: settings.pop(k) for k in COMMON if k in settings}
+    if kind == "sandbox":
+        if settings or secret_values:
+            name = next(iter(settings), None) or next(iter(secret_values))
+            where = "Settings" if settings else "Secrets"
+            raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
+        clean: dict[str, Any] = {}
+        clean_secrets: dict[str, Any] = {}
+    else:
+        clean, clean_secrets = VALIDATORS[kind](settings, secret_values)
+    backup = common.get("backup_integration_sid")
+    if backup:
+        if backup == sid:
+            raise invalid("Settings.backup_integration_sid", "cannot be the integration itself")
+        async with rt.db.read() as conn:
+            found = await conn.scalar(
+                select(func.count())
+                .select_from(t.integrations)
+                .where(t.integrations.c.sid == backup, t.integrations.c.account_sid == account_sid)
+            )
+        if not found:
+            raise invalid(
+                "Settings.backup_integration_sid",
+                f"integration {backup} does not exist in this account",
+            )
+        clean["backup_integration_sid"] = backup
+        clean["failover_after"] = setting_float(
+            common, "failover_after", low=0, high=86_400, default=30
+        )
+    clean["callback_token"] = common.get("callback_token") or secrets.token_hex(16)
+    if kind == "http" and clean["auth"] == "oauth2":
+        await _check_oauth(rt, sid, account_sid, clean, clean_secrets)
+    return clean, clean_secrets
+
+
+async def _check_oauth(
+    rt: Runtime, sid: str, account_sid: str, settings: dict[str, Any], secret_values: dict[str, Any]
+) -> None:
+    cfg = IntegrationConfig(sid, account_sid, "", "http", settings, secret_values, rt.clock.now())
+    probe = http_json.HttpJsonProvider(cfg, ProviderEnv(callback_base(rt.settings), None))
+    try:
+        await probe.fetch_token()
+    except http_json.TokenError as exc:
+        raise invalid(
+            "Secrets.client_secret", f"the token URL did not accept the client credentials: {exc}"
+        ) from None
+    finally:
+        await probe.close()
+
+
+def _encrypt(rt: Runtime, secret_values: dict[str, Any]) -> str | None:
+    return rt.box.encrypt(json.dumps(secret_values)) if secret_values else None
+
+
+def _decrypt(rt: Runtime, enc: str | None) -> dict[str, Any]:
+    return dict(json.loads(rt.box.decrypt(enc))) if enc else {}
+
+
+async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        row = (
+            (
+                await conn.execute(
+                    select(t.integrations).where(
+                        t.integrations.c.sid == sid, t.integrations.c.account_sid == account_sid
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise not_found("Integration", sid)
+    return dict(row)
+
+
+@router.post("/v1/Integrations", status_code=201)
+async def create_integration(request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    name = (params.get("FriendlyName") or "").strip()
+    if not name or len(name) > 64:
+        raise invalid("FriendlyName", "is required, 1 to 64 characters")
+    kind = params.get("Type")
+    if kind not in TYPES:
+        raise invalid("Type", f"must be one of {', '.join(TYPES)}")
+    sid = new_sid("IN")
+    settings, secret_values = await _validated(
+        rt,
+        account_sid,
+        sid,
+        kind,
+        _object(params, "Settings") or {},
+        _object(params, "Secrets") or {},
+    )
+    now = rt.clock.now()
+    row = {
+        "sid": sid,
+        "account_sid": account_sid,
+        "friendly_name": name,
+        "type": kind,
+        "settings": settings,
+        "secrets_enc": _encrypt(rt, secret_values),
+        "date_created": now,
+        "date_updated": now,
+    }
+    async with rt.db.write() as conn:
+        await conn.execute(insert(t.integrations).values(**row))
+    return JSONResponse(integration_resource(request, row, secret_values), status_code=201)
+
+
+@router.get("/v1/Integrations")
+async def list_integrations(request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    page, size = page_args(params)
+    i = t.integrations
+    query = select(i).where(i.c.account_sid == account_sid)
+    if params.get("Type"):
+        query = query.where(i.c.type == params.get("Type"))
+    query = query.order_by(i.c.date_created, i.c.sid).offset(page * size).limit(size + 1)
+    async with rt.db.read() as conn:
+        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    items = [integration_resource(request, r, _decrypt(rt, r["secrets_enc"])) for r in rows[:size]]
+    return JSONResponse(
+        v1_page(request, "integrations", "/v1/Integrations", items, page, size, len(rows) > size)
+    )
+
+
+@router.get("/v1/Integrations/{sid}")
+async def fetch_integration(sid: str, request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    row = await _load(rt, account_sid, sid)
+    return JSONResponse(integration_resource(request, row, _decrypt(rt, row["secrets_enc"])))
+
+
+@router.post("/v1/Integrations/{sid}")
+async def update_integration(sid: str, request: Request) -> JSONResponse:
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    row = await _load(rt, account_sid, sid)
+    if params.get("Type") not in (None, row["type"]):
+        raise invalid("Type", "cannot change; create a new integration instead")
+    name = params.get("FriendlyName")
+    if name is not None and not 1 <= len(name.strip()) <= 64:
+        raise invalid("FriendlyName", "must be 1 to 64 characters")
+    settings = dict(row["settings"] or {})
+    for key, value in (_object(params, "Settings") or {}).items():
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
+    secret_values = _decrypt(rt, row["secrets_enc"])
+    for key, value in (_object(params, "Secrets") or {}).items():
+        if isinstance(value, str) and value.startswith("••••"):
+            continue  # the masked value read back: keep the stored secret
+        if value is None:
+            secret_values.pop(key, None)
+        else:
+            secret_values[key] = value
+    settings, secret_values = await _validated(
+        rt, account_sid, sid, row["type"], settings, secret_values
+    )
+    now = rt.clock.now()
+    values = {
+        "friendly_name": name.strip() if name else row["friendly_name"],
+        "settings": settings,
+        "secrets_enc": _encrypt(rt, secret_values),
+        "date_updated": now,
+    }
+    async with rt.db.write() as conn:
+        await conn.execute(
+            update(t.integrations).where(t.integrations.c.sid == sid).values(**values)
+        )
+    rt.providers.invalidate(sid)
+    row.update(values)
+    return JSONResponse(integration_resource(request, row, secret_values))
+
+
+@router.delete("/v1/Integrations/{sid}", status_code=204)
+async def delete_integration(sid: str, request: Request) -> Response:
+    rt, account_sid = await account_of(request)
+    await _load(rt, account_sid, sid)
+    async with rt.db.write() as conn:
+        user = await conn.scalar(
+            select(t.senders.c.value).where(t.senders.c.integration_sid == sid).limit(1)
+        )
+        if user is not None:
+            raise TextwireError(20409, f"Integration {sid} is used by sender {user}; move it first")
+        for other in (
+            await conn.execute(
+                select(t.integrations.c.sid, t.integrations.c.settings).where(
+                    t.integrations.c.account_sid == account_sid
+                )
+            )
+        ).all():
+            if (other.settings or {}).get("backup_integration_sid") == sid:
+                raise TextwireError(20409, f"Integration {sid} is the backup of {other.sid}")
+        await conn.execute(delete(t.integrations).where(t.integrations.c.sid == sid))
+    rt.providers.invalidate(sid)
+    return Response(status_code=204)
+
+
+@router.post("/v1/Integrations/{sid}/Test")
+async def test_integration(sid: str, request: Request) -> JSONResponse:
+    """Try the saved integration for real: Twilio fetches the account, HTTP sends a message,
+    SMPP binds and unbinds. Returns what was sent (secrets masked) and what came back."""
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    row = await _load(rt, account_sid, sid)
+    if row["type"] == "sandbox":
+        return JSONResponse({"ok": True, "type": "sandbox"})
+    cfg = rt.providers.decode(_Row(row))
+    connector = build_connector(cfg, ProviderEnv(callback_base(rt.settings), None))
+    try:
+        if isinstance(connector, http_json.HttpJsonProvider):
+            message = OutboundMessage(
+                sid=new_sid("SM"),
+                account_sid=account_sid,
+                from_addr=params.get("From") or "textwire",
+                to_addr=params.get("To") or "+15005550006",
+                body=params.get("Body") or "textwire test message",
+                num_segments=1,
+                encoding="GSM-7",
+                media_urls=(),
+                sender_sid=None,
+                integration_sid=sid,
+            )
+            result = await connector.test(message)
+        elif isinstance(connector, (twilio.TwilioProvider, smpp.SmppProvider)):
+            result = await connector.test()
+        else:  # pragma: no cover - every type is handled above
+            result = {"ok": False}
+    finally:
+        await connector.close()
+    return JSONResponse({"type": row["type"], **result})
+
+
+class _Row:
+    """A mapping row seen as the attribute row ``ProviderRegistry.decode`` takes."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+
+# --- numbers' own inbound URL ---------------------------------------------------------------
+
+
+@router.post("/v1/Senders/{sid}/InboundWebhook")
+async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
+    """A number's own inbound URL (``InboundRequestUrl``; empty removes it)."""
+    rt, account_sid = await account_of(request)
+    params = await read_params(request)
+    async with rt.db.write() as conn:
+        known = await conn.scalar(
+            select(func.count())
+            .select_from(t.senders)
+            .where(t.senders.c.sid == sid, t.senders.c.account_sid == account_sid)
+        )
+        if not known:
+            raise not_found("Sender", sid)
+        url = params.get("InboundRequestUrl") or ""
+        await conn.execute(delete(pt.number_webhooks).where(pt.number_webhooks.c.sender_sid == sid))
+        if url:
+            if not url.startswith(("http://", "https://")) or len(url) > 2048:
+                raise invalid("InboundRequestUrl", "must be an http(s) URL")
+            await conn.execute(
+                insert(pt.number_webhooks).values(
+                    sender_sid=sid,
+                    account_sid=account_sid,
+                    inbound_url=url,
+                    date_updated=rt.clock.now(),
+                )
+            )
+    return JSONResponse({"sender_sid": sid, "inbound_request_url": url or None})
+
+
+# --- what providers call --------------------------------------------------------------------
+
+
+async def _provider_cfg(rt: Runtime, sid: str) -> IntegrationConfig:
+    rt.providers.invalidate(sid)
+    cfg = await rt.providers.config(sid)
+    if cfg is None:
+        raise not_found("Integration", sid)
+    return cfg
+
+
+def _public_url(rt: Runtime, request: Request) -> str:
+    url = callback_base(rt.settings) + request.url.path
+    return url + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _twilio_form(
+    rt: Runtime, request: Request, cfg: IntegrationConfig, raw: bytes
+) -> dict[str, str]:
+    """The form Twilio posted, once its X-Twilio-Signature checks out (403 otherwise)."""
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        raise TextwireError(20001, "Invalid request body: not a form") from None
+    params = dict(pairs)
+    signature = request.headers.get("x-twilio-signature")
+    if not twilio.signature_valid(
+        cfg.secrets["auth_token"], _public_url(rt, request), params, signature
+    ):
+        raise TextwireError(20003, "Missing or invalid X-Twilio-Signature", status=403)
+    return params
+
+
+def _check_token(cfg: IntegrationConfig, request: Request) -> None:
+    expected = str(cfg.settings.get("callback_token") or "")
+    given = request.query_params.get("Token") or request.headers.get("x-textwire-token") or ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise TextwireError(20003, "Missing or invalid Token for this integration", status=403)
+
+
+@router.post("/v1/Inbound/{sid}")
+async def inbound(sid: str, request: Request) -> Response:
+    rt = runtime(request)
+    cfg = await _provider_cfg(rt, sid)
+    sink = rt.providers.sink
+    assert sink is not None
+    raw = await read_body(request)
+    if cfg.type == "twilio":
+        params = _twilio_form(rt, request, cfg, raw)
+        count = params.get("NumMedia") or "0"
+        media = [
+            params[f"MediaUrl{i}"]
+            for i in range(int(count) if count.isdigit() else 0)
+            if f"MediaUrl{i}" in params
+        ]
+        await sink.inbound(sid, twilio.inbound_from_webhook(params, media))
+        return Response(TWIML_EMPTY, media_type="text/xml")
+    if cfg.type == "http":
+        _check_token(cfg, request)
+        message_sid = await sink.inbound(
+            sid, http_json.inbound_from_body(cfg.settings, parse_json_body(raw))
+        )
+        return JSONResponse({"sid": message_sid})
+    if cfg.type == "sandbox":
+        _rt, account_sid = await account_of(request)
+        if account_sid != cfg.account_sid:
+            raise not_found("Integration", sid)
+        params = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        if not params.get("From") or not params.get("To"):
+            raise invalid("From" if not params.get("From") else "To", "is required")
+        message_sid = await sink.inbound(sid, twilio.inbound_from_webhook(params, []))
+        return JSONResponse({"sid": message_sid})
+    raise TextwireError(20001, "SMPP integrations receive inbound messages over their bind")
+
+
+@router.post("/v1/Receipts/{sid}")
+async def receipts(sid: str, request: Request) -> Response:
+    rt = runtime(request)
+    cfg = await _provider_cfg(rt, sid)
+    sink = rt.providers.sink
+    assert sink is not None
+    raw = await read_body(request)
+    if cfg.type == "twilio":
+        receipt = twilio.receipt_from_callback(_twilio_form(rt, request, cfg, raw))
+    elif cfg.type == "http":
+        _check_token(cfg, request)
+        receipt = http_json.receipt_from_body(
+            cfg.settings, parse_json_body(raw), request.query_params.get("MessageSid")
+        )
+    else:
+        raise TextwireError(20001, f"{cfg.type} integrations do not post receipts here")
+    if receipt is not None:
+        await sink.receipts(sid, [receipt])
+    return Response(status_code=200)

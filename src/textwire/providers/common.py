@@ -1,0 +1,296 @@
+"""What every connector shares: its configuration, where it reports receipts and inbound
+messages, its health (for failover), settings validation and a small JSON-path reader."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+from textwire.crypto import mask
+from textwire.errors import TextwireError, invalid
+from textwire.providers.base import OutboundMessage, SendResult
+
+IntegrationType = Literal["sandbox", "twilio", "http", "smpp"]
+TYPES: tuple[IntegrationType, ...] = ("sandbox", "twilio", "http", "smpp")
+ReceiptStatus = Literal["delivered", "undelivered", "failed"]
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    """One integration row with its secrets decrypted."""
+
+    sid: str
+    account_sid: str
+    friendly_name: str
+    type: str
+    settings: dict[str, Any]
+    secrets: dict[str, Any]
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class ProviderReceipt:
+    """A delivery report, named by the provider's reference or by textwire's SID."""
+
+    status: ReceiptStatus
+    provider_ref: str | None = None
+    message_sid: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A mobile-originated message as a connector received it."""
+
+    from_addr: str
+    to_addr: str
+    body: str
+    provider_ref: str | None = None
+    num_segments: int = 1
+    media_urls: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundPart:
+    """One part of a concatenated mobile-originated message."""
+
+    from_addr: str
+    to_addr: str
+    reference: int
+    total: int
+    seq: int
+    text: str
+
+
+class Sink(Protocol):
+    """Where connectors hand what the network sends back (``providers.ingest.Ingest``)."""
+
+    async def receipts(self, integration_sid: str, receipts: Sequence[ProviderReceipt]) -> None:
+        """Apply delivery reports; returns once they are committed."""
+        ...
+
+    async def inbound(self, integration_sid: str, sms: InboundSms) -> str | None:
+        """Store (and forward) one inbound message; returns its SID, None if dropped."""
+        ...
+
+    async def inbound_part(self, integration_sid: str, part: InboundPart) -> str | None:
+        """Keep one part; when it completes the message, store it and return its SID."""
+        ...
+
+
+@dataclass
+class ProviderEnv:
+    """What the registry gives each connector it builds."""
+
+    callback_base: str
+    sink: Sink | None
+
+
+class Health:
+    """Whether a route is up, as its connector saw it: down since the first failure
+    (connection error, lost bind, 5xx) after the last success."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.last_error: str | None = None
+        self._last_probe = 0.0
+
+    def ok(self) -> None:
+        self.down_since = None
+        self.last_error = None
+
+    def failed(self, reason: str) -> None:
+        self.last_error = reason
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+
+    def down_for(self, now: float | None = None) -> float:
+        if self.down_since is None:
+            return -1.0
+        return (now if now is not None else time.monotonic()) - self.down_since
+
+    def probe_due(self, every: float) -> bool:
+        """True at most once per ``every`` seconds: time to try a down primary again."""
+        now = time.monotonic()
+        if now - self._last_probe >= every:
+            self._last_probe = now
+            return True
+        return False
+
+
+class Connector(Protocol):
+    """A provider the registry owns: it can be closed and reports its health."""
+
+    health: Health
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]: ...
+
+    async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]: ...
+
+    async def close(self) -> None: ...
+
+
+# --- settings validation -------------------------------------------------------------------
+
+
+def setting_str(
+    values: Mapping[str, Any],
+    key: str,
+    *,
+    where: str = "Settings",
+    required: bool = False,
+    default: str | None = None,
+    max_len: int = 2048,
+) -> str | None:
+    raw = values.get(key)
+    if raw is None or raw == "":
+        if required:
+            raise invalid(f"{where}.{key}", "is required")
+        return default
+    if not isinstance(raw, str):
+        raise invalid(f"{where}.{key}", "must be a string")
+    if len(raw) > max_len:
+        raise invalid(f"{where}.{key}", f"must be at most {max_len} characters")
+    return raw
+
+
+def setting_int(values: Mapping[str, Any], key: str, *, low: int, high: int, default: int) -> int:
+    raw = values.get(key)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        raise invalid(f"Settings.{key}", "must be an integer")
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise invalid(f"Settings.{key}", "must be an integer") from None
+    if not low <= value <= high:
+        raise invalid(f"Settings.{key}", f"must be between {low} and {high}")
+    return value
+
+
+def setting_float(
+    values: Mapping[str, Any], key: str, *, low: float, high: float, default: float
+) -> float:
+    raw = values.get(key)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        raise invalid(f"Settings.{key}", "must be a number")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise invalid(f"Settings.{key}", "must be a number") from None
+    if not low <= value <= high:
+        raise invalid(f"Settings.{key}", f"must be between {low:g} and {high:g}")
+    return value
+
+
+def setting_bool(values: Mapping[str, Any], key: str, *, default: bool) -> bool:
+    raw = values.get(key)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise invalid(f"Settings.{key}", "must be true or false")
+
+
+def setting_url(
+    values: Mapping[str, Any], key: str, *, required: bool = False, default: str | None = None
+) -> str | None:
+    url = setting_str(values, key, required=required, default=default)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid(f"Settings.{key}", "must be an http(s) URL")
+    return url
+
+
+def setting_map(values: Mapping[str, Any], key: str, *, where: str = "Settings") -> dict[str, str]:
+    raw = values.get(key)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise invalid(f"{where}.{key}", "must be an object of string values")
+    return dict(raw)
+
+
+def check_known(values: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise invalid(f"{where}.{unknown[0]}", f"is not a setting; known: {', '.join(known)}")
+
+
+def masked(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Secrets as an API may show them: every string value masked, nesting kept."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out[key] = masked(value)
+        elif isinstance(value, str):
+            out[key] = mask(value)
+        else:
+            out[key] = value
+    return out
+
+
+# --- JSON paths ----------------------------------------------------------------------------
+
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\[['\"]([^'\"]+)['\"]\]")
+
+
+def check_json_path(path: str, field_name: str) -> str:
+    """``$.a.b[0]['c d']``: dots, indexes and quoted keys; raises a 400 naming the field."""
+    if not path.startswith("$"):
+        raise invalid(field_name, "a JSON path starts with '$', e.g. $.data.id")
+    pos = 1
+    while pos < len(path):
+        match = _STEP.match(path, pos)
+        if match is None:
+            raise invalid(field_name, f"cannot read the JSON path at {path[pos:]!r}")
+        pos = match.end()
+    return path
+
+
+def json_path(document: Any, path: str) -> Any:
+    """The value at ``path`` in ``document``, or None when any step is missing."""
+    value = document
+    for match in _STEP.finditer(path, 1):
+        key, index, quoted = match.groups()
+        if index is not None:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return None
+            value = value[int(index)]
+        else:
+            name = key if key is not None else quoted
+            if not isinstance(value, dict) or name not in value:
+                return None
+            value = value[name]
+    return value
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """A JSON document, or TextwireError 20001 saying it is not one."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TextwireError(20001, f"Invalid request body: not valid JSON ({exc})") from None
+
+
+def snippet(text: str, limit: int = 200) -> str:
+    """A short, single-line excerpt of a provider's answer for an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

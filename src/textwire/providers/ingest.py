@@ -1,0 +1,336 @@
+"""What the network sends back: delivery receipts and inbound (mobile-originated) messages.
+
+Receipts name the provider's reference; ``provider_refs`` turns it into textwire's message.
+A message sent in several parts (SMPP) is delivered when every part is, and undelivered as
+soon as one part is. Only a message still awaiting a receipt (``sending``/``sent``) moves,
+so a late or repeated receipt changes nothing.
+
+An inbound message is stored (direction ``inbound``, status ``received``), passed to the
+keyword hook (``providers.inbound.on_inbound``) and forwarded, signed like Twilio's inbound
+webhook, to its service's ``inbound_request_url``, or to the number's own URL when the
+service says ``use_inbound_webhook_on_number``; with no URL it is stored and not forwarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from textwire import segments
+from textwire import tables as t
+from textwire.dispatch.webhooks import form_webhook_row
+from textwire.dispatch.worker import apply_receipts
+from textwire.ids import new_sid
+from textwire.messages.serialize import API_VERSION
+from textwire.messages.status import AWAITING_RECEIPT
+from textwire.messages.transitions import Change, record
+from textwire.providers import tables as pt
+from textwire.providers.common import InboundPart, InboundSms, ProviderReceipt
+from textwire.providers.inbound import on_inbound
+from textwire.providers.sandbox import Receipt
+from textwire.runtime import Runtime
+
+log = logging.getLogger("textwire.providers.ingest")
+
+UNDELIVERED = frozenset({"undelivered", "failed"})
+
+
+def _idle() -> dict[str, Any]:
+    return {"next_attempt_at": None, "lease_until": None, "lease_owner": None}
+
+
+class Ingest:
+    """The ``Sink`` the registry gives every connector."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    # --- receipts -------------------------------------------------------------------------
+
+    async def receipts(self, integration_sid: str, receipts: Sequence[ProviderReceipt]) -> None:
+        if not receipts:
+            return
+        refs = pt.provider_refs
+        m = t.messages
+        async with self.rt.db.write() as conn:
+            by_ref = {r.provider_ref: r for r in receipts if r.provider_ref}
+            known: list[Any] = []
+            if by_ref:
+                known = list(
+                    (
+                        await conn.execute(
+                            select(refs).where(
+                                refs.c.integration_sid == integration_sid,
+                                refs.c.provider_ref.in_(list(by_ref)),
+                            )
+                        )
+                    ).mappings()
+                )
+            for ref in known:
+                rc = by_ref[ref["provider_ref"]]
+                await conn.execute(
+                    update(refs)
+                    .where(
+                        refs.c.integration_sid == integration_sid,
+                        refs.c.provider_ref == ref["provider_ref"],
+                    )
+                    .values(status=rc.status, error_code=rc.error_code)
+                )
+            # What each message's receipt says, once all its parts are counted.
+            verdict: dict[str, ProviderReceipt] = {}
+            sids = {ref["message_sid"] for ref in known}
+            parts: dict[str, list[Any]] = defaultdict(list)
+            if sids:
+                for part_row in (
+                    await conn.execute(select(refs).where(refs.c.message_sid.in_(list(sids))))
+                ).mappings():
+                    parts[part_row["message_sid"]].append(part_row)
+            for ref in known:
+                sid = ref["message_sid"]
+                rc = by_ref[ref["provider_ref"]]
+                if rc.status in UNDELIVERED or all(p["status"] == "delivered" for p in parts[sid]):
+                    verdict.setdefault(sid, rc)
+            for rc in receipts:
+                if rc.provider_ref is None and rc.message_sid:
+                    verdict.setdefault(rc.message_sid, rc)
+            seen = {k["provider_ref"] for k in known}
+            unknown = [
+                r.provider_ref
+                for r in receipts
+                if r.provider_ref and r.provider_ref not in seen and not r.message_sid
+            ]
+            if unknown:
+                log.warning(
+                    "receipts for unknown provider references",
+                    extra={"integration": integration_sid, "refs": unknown[:10]},
+                )
+            if not verdict:
+                return
+            current = {
+                r["sid"]: dict(r)
+                for r in (
+                    await conn.execute(select(m).where(m.c.sid.in_(list(verdict))))
+                ).mappings()
+            }
+            plain: list[Receipt] = []
+            changes: list[Change] = []
+            for sid, rc in verdict.items():
+                row = current.get(sid)
+                if row is None or row["status"] not in AWAITING_RECEIPT:
+                    continue
+                if (
+                    row["integration_sid"] not in (integration_sid, None)
+                    and rc.provider_ref is None
+                ):
+                    continue  # a receipt by SID must come through the route that carried it
+                if rc.status == "failed":
+                    changes.append(
+                        Change(
+                            row,
+                            "failed",
+                            error_code=rc.error_code or 30008,
+                            error_message=rc.error_message,
+                            values=_idle(),
+                        )
+                    )
+                    continue
+                plain.append(
+                    Receipt(sid, rc.status, rc.error_code if rc.status == "undelivered" else None)
+                )
+                if rc.status == "undelivered" and rc.error_message:
+                    changes.append(Change(row, values={"error_message": rc.error_message}))
+            # The worker's own receipt path: it also knows what follows an undelivered one.
+            await apply_receipts(conn, self.rt, plain)
+            await record(conn, self.rt, changes)
+
+    # --- inbound --------------------------------------------------------------------------
+
+    async def inbound_part(self, integration_sid: str, part: InboundPart) -> str | None:
+        ip = pt.inbound_parts
+        key = and_(
+            ip.c.integration_sid == integration_sid,
+            ip.c.source == part.from_addr,
+            ip.c.reference == part.reference,
+        )
+        async with self.rt.db.write() as conn:
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        insert(ip).values(
+                            integration_sid=integration_sid,
+                            source=part.from_addr,
+                            reference=part.reference,
+                            total=part.total,
+                            seq=part.seq,
+                            destination=part.to_addr,
+                            text=part.text,
+                            received_at=time.time(),
+                        )
+                    )
+            except IntegrityError:
+                pass  # a repeated part (the SMSC re-sent it): keep the first
+            stored = list(
+                (
+                    await conn.execute(select(ip.c.seq, ip.c.text).where(key).order_by(ip.c.seq))
+                ).all()
+            )
+            if len({s.seq for s in stored}) < part.total:
+                return None
+            await conn.execute(delete(ip).where(key))
+        body = "".join(s.text for s in stored)
+        return await self.inbound(
+            integration_sid,
+            InboundSms(
+                from_addr=part.from_addr,
+                to_addr=part.to_addr,
+                body=body,
+                num_segments=part.total,
+                provider_ref=f"mo:{part.from_addr}:{part.reference}:{int(time.time())}",
+            ),
+        )
+
+    async def inbound(self, integration_sid: str, sms: InboundSms) -> str | None:
+        rt = self.rt
+        cfg = await rt.providers.config(integration_sid)
+        if cfg is None:
+            log.warning("inbound for a deleted integration", extra={"integration": integration_sid})
+            return None
+        account_sid = cfg.account_sid
+        snap = await rt.directory.account(account_sid)
+        sender = snap.senders_by_value.get(sms.to_addr)
+        info = segments.analyze(sms.body)
+        now = rt.clock.now()
+        sid = new_sid("MM" if sms.media_urls else "SM")
+        row: dict[str, Any] = {
+            "sid": sid,
+            "account_sid": account_sid,
+            "service_sid": sender.service_sid if sender else None,
+            "sender_sid": sender.sid if sender else None,
+            "integration_sid": integration_sid,
+            "direction": "inbound",
+            "from_addr": sms.from_addr[:32],
+            "to_addr": sms.to_addr[:32],
+            "body": sms.body,
+            "num_segments": max(sms.num_segments, info.num_segments),
+            "encoding": info.encoding,
+            "num_media": len(sms.media_urls),
+            "media_urls": list(sms.media_urls) or None,
+            "status": "received",
+            "error_code": None,
+            "error_message": None,
+            "status_callback": None,
+            "validity_period": None,
+            "smart_encoded": False,
+            "price": None,
+            "price_unit": "USD",
+            "provider_sid": (sms.provider_ref or "")[:64] or None,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "lease_until": None,
+            "lease_owner": None,
+            "extra": dict(sms.extra) or None,
+            "send_at": None,
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": now,
+        }
+        extra_params = await on_inbound(rt, row)  # keyword handling (consent) hooks in here
+        target = await self._forward_target(row)
+        async with rt.db.write() as conn:
+            if sms.provider_ref:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(
+                            insert(pt.provider_refs).values(
+                                integration_sid=integration_sid,
+                                provider_ref=f"in:{sms.provider_ref}"[:80],
+                                message_sid=sid,
+                                part=0,
+                                parts=1,
+                                status="received",
+                                error_code=None,
+                                created_at=time.time(),
+                            )
+                        )
+                except IntegrityError:
+                    log.info(
+                        "repeated inbound message ignored",
+                        extra={"integration": integration_sid, "ref": sms.provider_ref},
+                    )
+                    return None
+            if target is None:
+                row["extra"] = {**(row["extra"] or {}), "forwarded": False}
+            await conn.execute(insert(t.messages).values(**row))
+            await conn.execute(
+                insert(t.message_events).values(
+                    message_sid=sid, status="received", error_code=None, at=now
+                )
+            )
+            if target is not None:
+                params = inbound_webhook_params(row, extra_params)
+                await conn.execute(
+                    insert(t.webhooks).values(
+                        **form_webhook_row(
+                            account_sid=account_sid,
+                            message_sid=sid,
+                            kind="inbound",
+                            url=target,
+                            params=params,
+                            token=await rt.tokens.token(account_sid),
+                            now=now,
+                        )
+                    )
+                )
+        rt.metrics.transitions.labels("received").inc()
+        return sid
+
+    async def _forward_target(self, row: dict[str, Any]) -> str | None:
+        """The service's inbound URL, the number's own URL, or None (store only)."""
+        async with self.rt.db.read() as conn:
+            service = None
+            if row["service_sid"]:
+                service = (
+                    await conn.execute(
+                        select(t.services).where(t.services.c.sid == row["service_sid"])
+                    )
+                ).first()
+            use_number = service is None or bool(service.use_inbound_webhook_on_number)
+            if use_number and row["sender_sid"]:
+                url = await conn.scalar(
+                    select(pt.number_webhooks.c.inbound_url).where(
+                        pt.number_webhooks.c.sender_sid == row["sender_sid"]
+                    )
+                )
+                return str(url) if url else None
+            if service is not None and service.inbound_request_url:
+                return str(service.inbound_request_url)
+        return None
+
+
+def inbound_webhook_params(row: dict[str, Any], extra: dict[str, str] | None) -> dict[str, str]:
+    """Twilio's inbound webhook fields for a stored inbound message."""
+    params = {
+        "MessageSid": row["sid"],
+        "SmsSid": row["sid"],
+        "SmsMessageSid": row["sid"],
+        "AccountSid": row["account_sid"],
+        "From": row["from_addr"],
+        "To": row["to_addr"],
+        "Body": row["body"],
+        "NumMedia": str(row["num_media"]),
+        "NumSegments": str(row["num_segments"]),
+        "SmsStatus": "received",
+        "ApiVersion": API_VERSION,
+    }
+    if row["service_sid"]:
+        params["MessagingServiceSid"] = row["service_sid"]
+    for i, url in enumerate(row["media_urls"] or ()):
+        params[f"MediaUrl{i}"] = url
+    params.update(extra or {})
+    return params

@@ -22,6 +22,8 @@ from textwire.api.app import create_app
 from textwire.config import Role, Settings
 from textwire.dispatch.webhooks import WebhookDeliverer
 from textwire.dispatch.worker import Worker, worker_id
+from textwire.links.clicks import ClickRecorder
+from textwire.links.redirect import redirect_app
 from textwire.runtime import Runtime, open_runtime
 
 log = logging.getLogger("textwire.server")
@@ -37,6 +39,9 @@ class Running:
     stop: asyncio.Event
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     uvicorn_server: uvicorn.Server | None = None
+    redirect_port: int | None = None
+    redirect_server: uvicorn.Server | None = None
+    clicks: ClickRecorder | None = None
 
 
 class _Server(uvicorn.Server):
@@ -90,12 +95,17 @@ async def started(
                     running.tasks[-1].result()  # surface why it could not start
                 await asyncio.sleep(0.01)
             running.port = server.servers[0].sockets[0].getsockname()[1]
+        if role in ("all", "redirect"):
+            await _start_redirect(running, settings)
         yield running
     finally:
         stop.set()
-        if running.uvicorn_server is not None:
-            running.uvicorn_server.should_exit = True
+        for http_server in (running.uvicorn_server, running.redirect_server):
+            if http_server is not None:
+                http_server.should_exit = True
         await asyncio.gather(*running.tasks, return_exceptions=True)
+        if running.clicks is not None:  # after the listener stopped: every click is in
+            await running.clicks.close()
         if own_rt:
             await rt.close()
 
@@ -113,6 +123,23 @@ def settle_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
+
+
+async def _start_redirect(running: Running, settings: Settings) -> None:
+    """The redirect server (links/redirect.py) and its click buffer's flusher."""
+    app = redirect_app(running.rt)
+    running.clicks = app.clicks
+    running.tasks.append(asyncio.create_task(app.clicks.run(running.stop)))
+    server = _Server(uvicorn_config(app, settings.host, settings.redirect_port))
+    running.redirect_server = server
+    running.tasks.append(task := asyncio.create_task(server.serve()))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    running.redirect_port = server.servers[0].sockets[0].getsockname()[1]
+    if not settings.link_base_url:
+        running.rt.links.default_base = f"http://{settings.host}:{running.redirect_port}"
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -36,6 +36,13 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+        self.alpha_warnings = Counter(
+            "textwire_alpha_registration_warnings_total",
+            "Messages sent from an alphanumeric ID to a country that requires or recommends "
+            "registering it (F-SVC-9); never blocked.",
+            ["warning", "country"],
+            registry=self.registry,
+        )
         self.callbacks_sent = Counter(
             "textwire_webhooks_delivered_total",
             "Outgoing webhooks delivered (2xx).",

@@ -22,6 +22,7 @@ from textwire.providers.base import Provider
 from textwire.providers.registry import ProviderRegistry
 from textwire.providers.sandbox import SandboxProvider
 from textwire.senders.directory import Directory
+from textwire.senders.pool import PoolCache
 
 
 @dataclass
@@ -38,12 +39,12 @@ class Runtime:
     sandbox: SandboxProvider
     consent: ConsentCache
     links: Shortener
-    # Round-robin turn per messaging service (the simple pool policy).
-    turns: dict[str, int] = field(default_factory=dict)
     providers: ProviderRegistry = field(init=False)
+    pools: PoolCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.providers = ProviderRegistry(self.db, self.box, self.settings, self.sandbox)
+        self.pools = PoolCache(self.db)
         from textwire.providers.ingest import Ingest  # it needs this module's Runtime
 
         self.providers.sink = Ingest(self)

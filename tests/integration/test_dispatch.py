@@ -93,7 +93,7 @@ def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, server: LiveSe
     assert final["status"] == "delivered"
     assert final["from"] == "+14155550111"
     assert final["date_sent"] is not None and final["price"] == "-0.00790"
-    assert final["textwire"]["selection_rule"] == "country"
+    assert final["textwire"]["selection_rule"] == "area_code"  # 415 → 415 (F-SVC-2)
 
     ctx.wait_callbacks(4)
     statuses = [r.form["MessageStatus"] for r in ctx.hooks.received]

@@ -17,25 +17,41 @@ import os
 import socket
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
+from textwire import segments
 from textwire import tables as t
+from textwire.dispatch.leases import TAKEOVER_GAP, SenderLeases
 from textwire.dispatch.ratelimit import RateLimiter
+from textwire.links.tables import links as link_rows
 from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
 from textwire.phone import InvalidPhoneNumber, parse_phone
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.providers.sandbox import Receipt, SandboxProvider
 from textwire.runtime import Runtime
+from textwire.senders import sticky
 from textwire.senders.directory import SenderInfo
-from textwire.senders.pool import choose_sender
+from textwire.senders.pool import choose
+from textwire.senders.selection import NoEligibleSender
+from textwire.senders.tables import sender_leases
 
 log = logging.getLogger("textwire.worker")
 
 PRICE_PER_SEGMENT = 0.0079
 MAX_BACKOFF = 300.0
+
+
+@dataclass
+class _SideRows:
+    """Rows a tick writes beside the messages: sticky mappings and MMS-converter links."""
+
+    mappings: dict[tuple[str, str], str]
+    new_mappings: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
 
 
 def worker_id() -> str:
@@ -47,6 +63,7 @@ class Worker:
         self.rt = rt
         self.owner = owner or worker_id()
         self.limiter = RateLimiter()
+        self.leases = SenderLeases(self.owner, rt.db.is_sqlite)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.rt.providers.start()  # SMPP binds stay up for receipts and inbound messages
@@ -64,12 +81,17 @@ class Worker:
     async def _claim(self) -> list[Any]:
         m = t.messages
         now = time.time()
+        held_elsewhere = select(sender_leases.c.sender_sid).where(
+            sender_leases.c.owner != self.owner,
+            sender_leases.c.lease_until > now - TAKEOVER_GAP,
+        )
         due = (
             select(m.c.sid)
             .where(
                 m.c.next_attempt_at.is_not(None),
                 m.c.next_attempt_at <= now,
                 or_(m.c.lease_until.is_(None), m.c.lease_until < now),
+                or_(m.c.sender_sid.is_(None), m.c.sender_sid.not_in(held_elsewhere)),
             )
             .order_by(m.c.next_attempt_at)
             .limit(self.rt.settings.worker_batch_size)
@@ -87,45 +109,53 @@ class Worker:
 
     async def tick(self) -> int:
         """Claim one batch and take every row in it one step forward; returns rows claimed."""
-        rows = await self._claim()
+        rows = [dict(r) for r in await self._claim()]
         if not rows:
             return 0
-        pre: list[Change] = []
-        handover: list[tuple[dict[str, Any], SenderInfo]] = []
-        orphans: list[tuple[dict[str, Any], SenderInfo]] = []
         now = time.time()
-        waits: dict[str, int] = defaultdict(int)
-        for raw in rows:
-            row = dict(raw)
-            if row["status"] == "canceled" or row["status"] not in (
-                "accepted",
-                "scheduled",
-                "queued",
-                "sending",
-            ):
+        side = _SideRows(mappings=await self._sticky_for(rows))
+        pre: list[Change] = []
+        planned: list[tuple[dict[str, Any], SenderInfo]] = []
+        for row in rows:
+            if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
                 pre.append(Change(row, values=_idle()))
                 continue
             if self._expired(row, now):
                 pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
                 continue
-            sender = await self._sender_for(row, pre)
-            if sender is None:
-                continue
-            wait = self.limiter.reserve(sender.sid, sender.mps, row["num_segments"], now)
-            if wait > 0:
-                # Stagger the waiting rows so they do not all come due at the same instant.
-                k = waits[sender.sid]
-                waits[sender.sid] += 1
-                slot = wait + k * self.limiter.interval(sender.mps, row["num_segments"])
-                pre.append(Change(row, values={"next_attempt_at": now + slot, "lease_until": None}))
-                continue
-            if row["status"] == "sending":
-                orphans.append((row, sender))
-                continue
-            pre.append(Change(row, "sending", values={"attempts": row["attempts"] + 1}))
-            row["attempts"] += 1
-            handover.append((row, sender))
+            sender = await self._sender_for(row, pre, side, now)
+            if sender is not None:
+                planned.append((row, sender))
+        handover: list[tuple[dict[str, Any], SenderInfo]] = []
+        orphans: list[tuple[dict[str, Any], SenderInfo]] = []
         async with self.rt.db.write() as conn:
+            held = await self.leases.acquire(conn, {s.sid for _, s in planned}, now)
+            waits: dict[str, int] = defaultdict(int)
+            for row, sender in planned:
+                if sender.sid not in held:  # another worker dispatches this sender now
+                    pre.append(
+                        Change(row, values={"next_attempt_at": now + 0.2, "lease_until": None})
+                    )
+                    continue
+                wait = self.limiter.reserve(sender.sid, sender.mps, row["num_segments"], now)
+                if wait > 0:
+                    # Stagger the waiting rows so they do not all come due at the same instant.
+                    k = waits[sender.sid]
+                    waits[sender.sid] += 1
+                    slot = wait + k * self.limiter.interval(sender.mps, row["num_segments"])
+                    pre.append(
+                        Change(row, values={"next_attempt_at": now + slot, "lease_until": None})
+                    )
+                    continue
+                if row["status"] == "sending":
+                    orphans.append((row, sender))
+                    continue
+                pre.append(Change(row, "sending", values={"attempts": row["attempts"] + 1}))
+                row["attempts"] += 1
+                handover.append((row, sender))
+            await sticky.save(conn, self.rt.db.is_sqlite, side.new_mappings, self.rt.clock.now())
+            if side.links:
+                await conn.execute(insert(link_rows), side.links)
             await record(conn, self.rt, pre)
         post = await self._reconcile(orphans, handover)
         post += await self._hand_over(handover)
@@ -133,12 +163,25 @@ class Worker:
             await record(conn, self.rt, post)
         return len(rows)
 
+    async def _sticky_for(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+        pairs = [
+            (r["service_sid"], r["to_addr"])
+            for r in rows
+            if r["service_sid"] and not r["sender_sid"]
+        ]
+        if not pairs:
+            return {}
+        async with self.rt.db.read() as conn:
+            return await sticky.lookup(conn, pairs)
+
     def _expired(self, row: dict[str, Any], now: float) -> bool:
         start = row["send_at"] or row["date_created"]
         validity = row["validity_period"]
         return bool(validity) and now > start.timestamp() + validity
 
-    async def _sender_for(self, row: dict[str, Any], pre: list[Change]) -> SenderInfo | None:
+    async def _sender_for(
+        self, row: dict[str, Any], pre: list[Change], side: _SideRows, now: float
+    ) -> SenderInfo | None:
         """The row's sender, choosing one from its service's pool when it has none yet."""
         snap = await self.rt.directory.account(row["account_sid"])
         if row["sender_sid"]:
@@ -146,31 +189,87 @@ class Worker:
             if sender is None:
                 pre.append(_fail(row, 21606, "The sender was removed before hand-over"))
             return sender
-        pool = snap.pools.get(row["service_sid"] or "", [])
+        service = snap.services.get(row["service_sid"] or "")
+        if service is None:
+            pre.append(_fail(row, 21701, "The messaging service was deleted before hand-over"))
+            return None
         try:
-            country = parse_phone(row["to_addr"]).country
+            recipient = parse_phone(row["to_addr"])
         except InvalidPhoneNumber:
             pre.append(_fail(row, 21211, "The 'To' number is not valid"))
             return None
-        turn = self.rt.turns.get(row["service_sid"], 0)
-        picked = choose_sender(pool, country, turn)
-        if picked is None:
-            code = 21704 if not pool else 21703
-            pre.append(_fail(row, code, f"No sender in the service's pool can reach {country}"))
+        pool = await self.rt.pools.pool(service.sid, snap.pools.get(service.sid, []))
+        key = (service.sid, row["to_addr"])
+        mapped = side.mappings.get(key)
+        picked = choose(
+            pool,
+            service,
+            recipient,
+            message="mms" if row["media_urls"] else "sms",
+            sticky_sid=mapped,
+        )
+        if isinstance(picked, NoEligibleSender):
+            pre.append(_fail(row, picked.code, picked.reason))
             return None
-        self.rt.turns[row["service_sid"]] = turn + 1
-        sender, rule = picked
-        values = {
+        sender = snap.senders_by_sid[picked.sender_sid]
+        new_mapping = service.sticky_sender and mapped is None
+        pool.record_send(sender.sid, now, new_mapping=new_mapping)
+        if new_mapping:
+            side.mappings[key] = sender.sid
+            side.new_mappings.append(
+                {
+                    "service_sid": service.sid,
+                    "to_addr": row["to_addr"],
+                    "to_country": recipient.country,
+                    "sender_sid": sender.sid,
+                }
+            )
+        extra = {**(row["extra"] or {}), "selection_rule": picked.rule}
+        if picked.warning:
+            extra["warnings"] = [*extra.get("warnings", []), picked.warning]
+            self.rt.metrics.alpha_warnings.labels(picked.warning, recipient.country).inc()
+        values: dict[str, Any] = {
             "sender_sid": sender.sid,
             "from_addr": sender.value,
             "integration_sid": sender.integration_sid,
-            "extra": {**(row["extra"] or {}), "selection_rule": rule},
+            "extra": extra,
         }
+        if picked.mms_converted:
+            values.update(await self._mms_as_sms(row, service.sid, side))
+            extra["mms_converted"] = True
         row.update(values)
         if row["status"] in ("accepted", "scheduled"):
             pre.append(Change(row, "queued", values=values))
             row["status"] = "queued"
+        elif row["status"] == "queued":
+            pre.append(Change(row, values=values))
         return sender
+
+    async def _mms_as_sms(
+        self, row: dict[str, Any], service_sid: str, side: _SideRows
+    ) -> dict[str, Any]:
+        """F-SVC-8: the media goes as short links at the end of the text, segments recounted."""
+        urls = list(row["media_urls"] or [])
+        text = "\n".join(x for x in [row["body"], *urls] if x)
+        links = await self.rt.links.service_links(row["account_sid"], service_sid)
+        short = self.rt.links.shorten(
+            text=text,
+            mode="all",
+            links=links,
+            account_sid=row["account_sid"],
+            service_sid=service_sid,
+            to=row["to_addr"],
+            now=self.rt.clock.now(),
+        )
+        side.links.extend({**r, "message_sid": row["sid"]} for r in short.rows)
+        info = segments.analyze(short.text)
+        return {
+            "body": short.text,
+            "media_urls": None,
+            "num_media": 0,
+            "num_segments": info.num_segments,
+            "encoding": info.encoding,
+        }
 
     async def _reconcile(
         self,
@@ -271,7 +370,64 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: list[Receipt]) -> Non
         if row is None or row["status"] not in AWAITING_RECEIPT:
             continue
         changes.append(Change(row, rc.status, error_code=rc.error_code, values=_idle()))
+        if rc.status == "undelivered":
+            retry = await _fallback_to_long_code(rt, row, rc.error_code)
+            if retry is not None:
+                changes.append(retry)
     await record(conn, rt, changes)
+
+
+async def _fallback_to_long_code(
+    rt: Runtime, row: dict[str, Any], error_code: int | None
+) -> Change | None:
+    """F-SVC-4: a short-code message that ended undelivered goes once more from a long code.
+
+    The undelivered attempt stays visible (its event and callback are written first); the
+    message then re-enters the queue with the long code, and ``extra.attempts`` keeps the
+    first attempt's sender, outcome and price, since both attempts are billed.
+    """
+    extra = row["extra"] or {}
+    if not row["service_sid"] or extra.get("fallback_from"):
+        return None
+    snap = await rt.directory.account(row["account_sid"])
+    service = snap.services.get(row["service_sid"])
+    sender = snap.senders_by_sid.get(row["sender_sid"] or "")
+    if service is None or not service.fallback_to_long_code:
+        return None
+    if sender is None or sender.kind != "short_code":
+        return None
+    try:
+        recipient = parse_phone(row["to_addr"])
+    except InvalidPhoneNumber:
+        return None
+    pool = await rt.pools.pool(service.sid, snap.pools.get(service.sid, []))
+    picked = choose(pool, service, recipient, short_code_ok=False)
+    if isinstance(picked, NoEligibleSender):
+        return None
+    long_code = snap.senders_by_sid[picked.sender_sid]
+    first = {
+        "from": row["from_addr"],
+        "status": "undelivered",
+        "error_code": error_code,
+        "price": row["price"],
+    }
+    return Change(
+        row,
+        "queued",
+        values={
+            "sender_sid": long_code.sid,
+            "from_addr": long_code.value,
+            "integration_sid": long_code.integration_sid,
+            "next_attempt_at": time.time(),
+            "lease_until": None,
+            "extra": {
+                **extra,
+                "fallback_from": row["from_addr"],
+                "selection_rule": picked.rule,
+                "attempts": [*extra.get("attempts", []), first],
+            },
+        },
+    )
 
 
 def _idle() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from starlette.routing import Route
 from textwire.accounts import create_account
 from textwire.config import Settings
 from textwire.dispatch.signing import twilio_signature
+from textwire.links import demo as link_demo
 from textwire.messages.status import FINAL
 from textwire.server import started
 
@@ -48,6 +49,8 @@ BODIES = [
     "Flash sale ends tonight – 20% off everything 🎉",
     "Привет! Ваш код: 4821",
     "Long notice: " + "Our terms have changed; read them on the website. " * 6,
+    "Your order #1042 has shipped: track it at https://shop.example.com/track/1042",
+    "Weekend offer, 2 for 1: https://shop.example.com/offers?c=demo (ends Sunday).",
 ]
 
 
@@ -59,6 +62,7 @@ class CallbackReceiver:
         self.statuses: Counter[str] = Counter()
         self.bad_signatures = 0
         self.port = 0
+        self.clicks = link_demo.ClickEvents()
 
     async def handle(self, request: Request) -> PlainTextResponse:
         params = dict(parse_qsl((await request.body()).decode()))
@@ -70,7 +74,12 @@ class CallbackReceiver:
 
     @contextlib.asynccontextmanager
     async def running(self) -> Any:
-        app = Starlette(routes=[Route("/status", self.handle, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/status", self.handle, methods=["POST"]),
+                Route("/clicks", self.clicks.handle, methods=["POST"]),
+            ]
+        )
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
         )
@@ -90,6 +99,8 @@ async def run_demo(*, messages: int, keep: bool, console: Console) -> int:
     settings = Settings(
         data_dir=data_dir,
         port=0,
+        redirect_port=0,
+        click_flush_interval=0.2,
         sandbox_delivery_delay=0.3,
         sandbox_failure_rate=0.1,
         sandbox_seed=7,
@@ -110,7 +121,7 @@ async def _demo(settings: Settings, count: int, console: Console) -> int:
         rt = running.rt
         base = f"http://127.0.0.1:{running.port}"
         account = await create_account(rt.db, rt.box, rt.clock, "Demo")
-        receiver.token = account.auth_token
+        receiver.token = receiver.clicks.token = account.auth_token
         console.print(f"textwire is up at {base} (data in {settings.data_dir})")
         console.print(f"account {account.account_sid}")
         auth = (account.account_sid, account.auth_token)
@@ -136,15 +147,24 @@ async def _demo(settings: Settings, count: int, console: Console) -> int:
                 {"AlphaSender": "TEXTWIRE", "Mps": "200"},
             )
             console.print(f"service {service['sid']} with 3 numbers and 1 alphanumeric sender")
+            clicks_url = f"http://127.0.0.1:{receiver.port}/clicks"
+            await link_demo.set_up(http, service["sid"], clicks_url)
+            console.print(f"links shortened on {link_demo.DOMAIN}; click events go to {clicks_url}")
             started_at = time.monotonic()
             sids = await _send_batch(http, account.account_sid, service["sid"], count)
             console.print(f"sent {len(sids)} messages through the Twilio-compatible API; waiting…")
             rows = await _wait_final(http, account.account_sid, sids, timeout=60)
+            humans, previews = await link_demo.simulate_clicks(rows, running.redirect_port or 0)
+            console.print(f"clicked {humans} short links, {previews} link previews fetched")
+            link_stats = await link_demo.wait_for_clicks(http, service["sid"], humans + previews)
+            await link_demo.wait_for_events(receiver.clicks, humans)
         elapsed = time.monotonic() - started_at
         await asyncio.sleep(0.5)  # let the last callbacks land
     _report(console, rows, receiver, elapsed)
+    link_demo.report(console, link_stats, receiver.clicks)
     final = all(r["status"] in FINAL for r in rows)
-    return 0 if final and receiver.bad_signatures == 0 else 1
+    clicks_ok = link_stats["total_clicks"] == humans and receiver.clicks.bad_signatures == 0
+    return 0 if final and receiver.bad_signatures == 0 and clicks_ok else 1
 
 
 async def _post(http: httpx.AsyncClient, path: str, data: dict[str, str]) -> dict[str, Any]:

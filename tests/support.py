@@ -28,8 +28,8 @@ from textwire.accounts import NewAccount, create_account
 from textwire.config import Settings
 from textwire.migrate import upgrade
 from textwire.runtime import Runtime
-from textwire.server import Running, started
 from textwire.schema import metadata
+from textwire.server import Running, started
 
 T = TypeVar("T")
 PG_URL = os.environ.get("TEXTWIRE_TEST_DATABASE_URL")

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     link_rate_limit: int = Field(
         60_000, ge=1, description="Links an account may create per minute (over it: 20429)."
     )
-    click_batch_size: int = Field(500, ge=1, description="Clicks written per batch.")
+    click_batch_size: int = Field(2000, ge=1, description="Clicks written per batch.")
     click_flush_interval: float = Field(0.5, gt=0, description="Longest a click waits (s).")
     slug_cache_size: int = Field(100_000, ge=1)
     cert_expiry_warning_days: int = Field(30, ge=0)

@@ -161,17 +161,24 @@ class ClickRecorder:
         return written
 
     async def _write(self, batch: Sequence[PendingClick]) -> None:
-        infos = await asyncio.to_thread(self._classify, batch)
-        rows = [_click_row(c, info) for c, info in zip(batch, infos, strict=True)]
-        human = [c for c, info in zip(batch, infos, strict=True) if not info.is_bot]
+        # Classifying and building rows is CPU work: off the event loop that serves redirects.
+        rows, human = await asyncio.to_thread(self._rows, batch)
         hooks = await self._webhooks(human) if human else []
         async with self._db.write() as conn:
             await conn.execute(insert(lt.link_clicks), rows)
             if hooks:
                 await conn.execute(insert(t.webhooks), hooks)
 
-    def _classify(self, batch: Sequence[PendingClick]) -> list[ClientInfo]:
-        return [self._classifier.classify(c.user_agent, c.method) for c in batch]
+    def _rows(
+        self, batch: Sequence[PendingClick]
+    ) -> tuple[list[dict[str, Any]], list[PendingClick]]:
+        rows, human = [], []
+        for click in batch:
+            info = self._classifier.classify(click.user_agent, click.method)
+            rows.append(_click_row(click, info))
+            if not info.is_bot:
+                human.append(click)
+        return rows, human
 
     async def _webhooks(self, clicks: Sequence[PendingClick]) -> list[dict[str, Any]]:
         """Click events for clicks whose domain has a ``CallbackUrl`` (read fresh per batch)."""

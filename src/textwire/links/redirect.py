@@ -79,12 +79,12 @@ class SlugCache:
     def __init__(self, db: Database, size: int):
         self._db = db
         self._size = size
-        self._found: dict[str, LinkTarget] = {}
+        self.found: dict[str, LinkTarget] = {}
         self._missing: dict[str, float] = {}
         self._loading: dict[str, asyncio.Future[LinkTarget | None]] = {}
 
     async def get(self, slug: str) -> LinkTarget | None:
-        target = self._found.get(slug)
+        target = self.found.get(slug)
         if target is not None:
             return target
         missing_until = self._missing.get(slug)
@@ -115,9 +115,9 @@ class SlugCache:
             self._missing[slug] = time.monotonic() + NEGATIVE_TTL
             return
         self._missing.pop(slug, None)
-        if len(self._found) >= self._size:
-            del self._found[next(iter(self._found))]
-        self._found[slug] = target
+        if len(self.found) >= self._size:
+            del self.found[next(iter(self.found))]
+        self.found[slug] = target
 
     async def _load(self, slug: str) -> LinkTarget | None:
         k = lt.links
@@ -204,7 +204,7 @@ class RedirectApp:
             return
         slug = slug_from_path(scope["path"])
         target: LinkTarget | None = None
-        if slug is not None:
+        if slug is not None and (target := self.cache.found.get(slug)) is None:
             try:
                 target = await self.cache.get(slug)
             except Exception:

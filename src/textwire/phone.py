@@ -117,12 +117,15 @@ def parse_phone(value: str) -> PhoneNumber:
         raise InvalidPhoneNumber(f"not a phone number ({exc._msg})", text) from None
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhoneNumber("not a possible number for its country code", text)
-    if not phonenumbers.is_valid_number(parsed):
+    # number_type() is UNKNOWN exactly when is_valid_number() is False: both match the
+    # number against its region's patterns, the costliest step of parsing, so do it once.
+    number_type = phonenumbers.number_type(parsed)
+    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
         raise InvalidPhoneNumber("not a valid number in its numbering plan", text)
     region = phonenumbers.region_code_for_number(parsed)
     if region is None or not _ISO_ALPHA2.fullmatch(region):
         raise InvalidPhoneNumber("must belong to a country (non-geographic range)", text)
-    return _phone_number(parsed, region)
+    return _phone_number(parsed, region, number_type)
 
 
 def _check_e164_shape(text: str) -> None:
@@ -136,12 +139,12 @@ def _check_e164_shape(text: str) -> None:
     raise InvalidPhoneNumber("E.164 numbers have 8 to 15 digits after the '+'", text)
 
 
-def _phone_number(parsed: phonenumbers.PhoneNumber, region: str) -> PhoneNumber:
+def _phone_number(parsed: phonenumbers.PhoneNumber, region: str, number_type: int) -> PhoneNumber:
     national = phonenumbers.national_significant_number(parsed)
     # Same as parsed.country_code, but typed int rather than int | None.
     country_code = phonenumbers.country_code_for_region(region)
     is_nanp = country_code == NANP_COUNTRY_CODE
-    toll_free = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
+    toll_free = number_type == phonenumbers.PhoneNumberType.TOLL_FREE
     return PhoneNumber(
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         country=region,

@@ -8,6 +8,7 @@ when this process changes the account's senders or services.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -58,17 +59,32 @@ class Directory:
         self._db = db
         self._ttl = ttl
         self._snapshots: dict[str, AccountSnapshot] = {}
+        # One load at a time per account: when a snapshot expires under load, every
+        # request in flight needs it at once, and they all share the one read.
+        self._loading: dict[str, asyncio.Task[AccountSnapshot]] = {}
 
     def invalidate(self, account_sid: str) -> None:
         self._snapshots.pop(account_sid, None)
+        self._loading.pop(account_sid, None)  # a load already running may predate the change
 
     async def account(self, account_sid: str) -> AccountSnapshot:
         snap = self._snapshots.get(account_sid)
         if snap is not None and time.monotonic() - snap.loaded_at < self._ttl:
             return snap
-        snap = await self._load(account_sid)
-        self._snapshots[account_sid] = snap
-        return snap
+        task = self._loading.get(account_sid)
+        if task is None:
+            task = asyncio.create_task(self._load(account_sid))
+            self._loading[account_sid] = task
+            task.add_done_callback(lambda done: self._loaded(account_sid, done))
+        # Shielded: a caller that goes away must not cancel the load the others wait for.
+        return await asyncio.shield(task)
+
+    def _loaded(self, account_sid: str, task: asyncio.Task[AccountSnapshot]) -> None:
+        if self._loading.get(account_sid) is not task:
+            return  # invalidated while loading: the result may be stale
+        del self._loading[account_sid]
+        if not task.cancelled() and task.exception() is None:
+            self._snapshots[account_sid] = task.result()
 
     async def _load(self, account_sid: str) -> AccountSnapshot:
         snap = AccountSnapshot(loaded_at=time.monotonic())

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from textwire.api.auth import authenticate
 from textwire.api.params import Params
 from textwire.runtime import Runtime
+
+
+class FastJSONResponse(JSONResponse):
+    """``JSONResponse`` rendered by orjson: the same compact UTF-8 JSON, keys in order, in a
+    fraction of ``json.dumps``' time; used where a response is on the hot path."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def runtime(request: Request) -> Runtime:

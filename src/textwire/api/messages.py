@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import and_, delete, or_, select, update
 
 from textwire import tables as t
 from textwire.api.auth import authenticate, check_path_account
+from textwire.api.common import FastJSONResponse
 from textwire.api.params import Params, parse_datetime, read_params
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
@@ -49,13 +49,13 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
 
 
 @router.post(BASE + ".json", status_code=201)
-async def create_message(account: str, request: Request) -> JSONResponse:
+async def create_message(account: str, request: Request) -> FastJSONResponse:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
     check_path_account(account_sid, account)
     params = await read_params(request, allow_json=False)
     row = await send(rt, send_request_from(account_sid, params))
-    return JSONResponse(message_resource(row), status_code=201)
+    return FastJSONResponse(message_resource(row), status_code=201)
 
 
 async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
@@ -77,15 +77,15 @@ async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
 
 
 @router.get(BASE + "/{sid}.json")
-async def fetch_message(account: str, sid: str, request: Request) -> JSONResponse:
+async def fetch_message(account: str, sid: str, request: Request) -> FastJSONResponse:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
     check_path_account(account_sid, account)
-    return JSONResponse(message_resource(await _load(rt, account_sid, sid)))
+    return FastJSONResponse(message_resource(await _load(rt, account_sid, sid)))
 
 
 @router.post(BASE + "/{sid}.json")
-async def update_message(account: str, sid: str, request: Request) -> JSONResponse:
+async def update_message(account: str, sid: str, request: Request) -> FastJSONResponse:
     """``Status=canceled`` cancels a scheduled message; ``Body=""`` redacts the body."""
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
@@ -123,7 +123,7 @@ async def update_message(account: str, sid: str, request: Request) -> JSONRespon
         if body == "":
             values["body"] = ""
         await conn.execute(update(m).where(m.c.sid == sid).values(**values))
-    return JSONResponse(message_resource({**row, **values}))
+    return FastJSONResponse(message_resource({**row, **values}))
 
 
 @router.delete(BASE + "/{sid}.json", status_code=204)
@@ -188,7 +188,7 @@ def _decode_token(token: str) -> tuple[datetime, str]:
 
 
 @router.get(BASE + ".json")
-async def list_messages(account: str, request: Request) -> JSONResponse:
+async def list_messages(account: str, request: Request) -> FastJSONResponse:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
     check_path_account(account_sid, account)
@@ -237,4 +237,4 @@ async def list_messages(account: str, request: Request) -> JSONResponse:
         "uri": page_uri(page, token),
         "messages": [message_resource(r) for r in rows],
     }
-    return JSONResponse(body)
+    return FastJSONResponse(body)

@@ -13,10 +13,12 @@ service says ``use_inbound_webhook_on_number``; with no URL it is stored and not
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
@@ -39,6 +41,8 @@ from textwire.runtime import Runtime
 log = logging.getLogger("textwire.providers.ingest")
 
 UNDELIVERED = frozenset({"undelivered", "failed"})
+# How long a receipt may wait for the worker to record that the provider took the message.
+LATE_RECEIPT_WAIT = 60.0
 
 
 def _idle() -> dict[str, Any]:
@@ -50,12 +54,23 @@ class Ingest:
 
     def __init__(self, rt: Runtime):
         self.rt = rt
+        self._later: set[asyncio.Task[None]] = set()
 
     # --- receipts -------------------------------------------------------------------------
 
     async def receipts(self, integration_sid: str, receipts: Sequence[ProviderReceipt]) -> None:
+        pending = await self._apply(integration_sid, receipts)
+        if pending:
+            self._apply_later(integration_sid, pending)
+
+    async def _apply(
+        self, integration_sid: str, receipts: Sequence[ProviderReceipt]
+    ) -> list[ProviderReceipt]:
+        """Apply what can be applied; return the receipts that came before their message's
+        acceptance was recorded (unknown reference, or still ``sending``)."""
+        pending: list[ProviderReceipt] = []
         if not receipts:
-            return
+            return pending
         refs = pt.provider_refs
         m = t.messages
         async with self.rt.db.write() as conn:
@@ -96,22 +111,19 @@ class Ingest:
                 rc = by_ref[ref["provider_ref"]]
                 if rc.status in UNDELIVERED or all(p["status"] == "delivered" for p in parts[sid]):
                     verdict.setdefault(sid, rc)
-            for rc in receipts:
-                if rc.provider_ref is None and rc.message_sid:
-                    verdict.setdefault(rc.message_sid, rc)
             seen = {k["provider_ref"] for k in known}
-            unknown = [
-                r.provider_ref
+            for rc in receipts:
+                if rc.message_sid and rc.provider_ref not in seen:
+                    verdict.setdefault(rc.message_sid, replace(rc, provider_ref=None))
+            # Faster than the worker: it records the provider's references (and "sent")
+            # only once the whole batch is handed over. Try these again shortly.
+            pending += [
+                r
                 for r in receipts
                 if r.provider_ref and r.provider_ref not in seen and not r.message_sid
             ]
-            if unknown:
-                log.warning(
-                    "receipts for unknown provider references",
-                    extra={"integration": integration_sid, "refs": unknown[:10]},
-                )
             if not verdict:
-                return
+                return pending
             current = {
                 r["sid"]: dict(r)
                 for r in (
@@ -122,6 +134,10 @@ class Ingest:
             changes: list[Change] = []
             for sid, rc in verdict.items():
                 row = current.get(sid)
+                if row is not None and row["status"] == "sending":
+                    # The worker has not written "sent" yet, and would write it over this.
+                    pending.append(replace(rc, message_sid=sid, provider_ref=None))
+                    continue
                 if row is None or row["status"] not in AWAITING_RECEIPT:
                     continue
                 if (
@@ -148,6 +164,26 @@ class Ingest:
             # The worker's own receipt path: it also knows what follows an undelivered one.
             await apply_receipts(conn, self.rt, plain)
             await record(conn, self.rt, changes)
+        return pending
+
+    def _apply_later(self, integration_sid: str, receipts: list[ProviderReceipt]) -> None:
+        task = asyncio.get_running_loop().create_task(self._retry(integration_sid, receipts))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def _retry(self, integration_sid: str, receipts: list[ProviderReceipt]) -> None:
+        deadline = time.monotonic() + LATE_RECEIPT_WAIT
+        while receipts and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            receipts = await self._apply(integration_sid, receipts)
+        if receipts:
+            log.warning(
+                "receipts for messages textwire never recorded as accepted; dropped",
+                extra={
+                    "integration": integration_sid,
+                    "refs": [r.provider_ref or r.message_sid for r in receipts][:10],
+                },
+            )
 
     # --- inbound --------------------------------------------------------------------------
 

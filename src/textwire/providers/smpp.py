@@ -417,10 +417,10 @@ class SmppProvider:
                 return
 
     def _respond(self, command: str, sequence: int, status: int = ESME_ROK) -> None:
+        pdu = smpp_codec.make_pdu(command, client=self._seq, status=status)
+        pdu.sequence = sequence  # smpplib would take the client's current number otherwise
         with contextlib.suppress(BindLost):
-            self._write(
-                smpp_codec.make_pdu(command, client=self._seq, sequence=sequence, status=status)
-            )
+            self._write(pdu)
 
     async def _deliver(self, pdu: Any) -> None:
         status = ESME_ROK

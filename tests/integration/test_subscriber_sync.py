@@ -64,7 +64,7 @@ class Ctx:
 
     def cli_sync(self, path: Path, *flags: str) -> tuple[int, dict[str, Any]]:
         out = textwire(self.server, "subscribers", "sync", str(path), "--json", *flags)
-        assert out.returncode in (0, 1), out.stderr
+        assert out.returncode in (0, 1) and out.stdout, out.stderr
         return out.returncode, json.loads(out.stdout)
 
     def upload(self, content: bytes, **params: str) -> httpx.Response:

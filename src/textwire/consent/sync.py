@@ -9,12 +9,15 @@ How a sync runs, and why it is atomic and flat in memory:
    store) and loaded into a TEMP staging table, 200,000 rows at a time: ``executemany`` on
    SQLite, ``COPY`` (asyncpg's ``copy_records_to_table``) on PostgreSQL. A temp table belongs
    to this connection only and disappears with it, so a killed sync leaves no staging rows.
-3. The staging rows become the run's rows in ``subscribers`` (one per distinct number, its
-   first line kept), through a sort, not a per-row primary-key probe: on SQLite an index on
+3. The staging rows become the run's rows in ``subscribers`` (one per distinct number),
+   through a sort, not a per-row primary-key probe: on SQLite an index on
    the staging table then ``INSERT … SELECT … GROUP BY`` in chunks of 500,000 numbers (short
    write transactions, so a live server's sends are never held up for long); on PostgreSQL
    one ``INSERT … SELECT … GROUP BY``. These rows are invisible to readers: nothing points at
-   the run yet. Repeats are counted (staged − distinct) and the first 1,000 listed.
+   the run yet. Repeats are counted (staged − distinct); only when there are some is the
+   file read a second time, with the parser's exact duplicate table, to list the first
+   1,000 with their line numbers (so the common case stages one column: on SQLite a batch
+   is one ``INSERT … SELECT value FROM json_each(?)``, 4× faster than ``executemany``).
 4. One short transaction applies the run: the numbers that were subscribed and are not in
    the file get an ``unsubscribed``/``sync`` event (and history), the previous run becomes
    ``superseded``, this one ``applied``. Readers see the old set or the new one.
@@ -81,21 +84,21 @@ class _Loader:
 
     def create_stage(self) -> None:
         self.conn.exec_driver_sql("DROP TABLE IF EXISTS tw_stage")
-        self.conn.exec_driver_sql(
-            "CREATE TEMP TABLE tw_stage (phone VARCHAR(16) NOT NULL, line INTEGER NOT NULL)"
-        )
+        self.conn.exec_driver_sql("CREATE TEMP TABLE tw_stage (phone VARCHAR(16) NOT NULL)")
         self.conn.commit()
 
-    def load(self, rows: list[tuple[str, int]]) -> None:
-        driver = self.conn.connection.driver_connection
-        assert driver is not None
+    def load(self, numbers: list[str]) -> None:
         if self.pg:
-            await_only(
-                driver.copy_records_to_table("tw_stage", records=rows, columns=["phone", "line"])
-            )
+            driver = self.conn.connection.driver_connection
+            assert driver is not None
+            records = [(n,) for n in numbers]
+            await_only(driver.copy_records_to_table("tw_stage", records=records))
         else:
-            self.conn.exec_driver_sql("SELECT 1")  # begins the transaction (BEGIN IMMEDIATE)
-            driver.executemany("INSERT INTO tw_stage (phone, line) VALUES (?, ?)", rows)
+            # Valid E.164 needs no JSON escaping; one statement binds the whole batch.
+            self.conn.exec_driver_sql(
+                "INSERT INTO tw_stage (phone) SELECT value FROM json_each(?)",
+                ('["' + '","'.join(numbers) + '"]',),
+            )
         self.conn.commit()
 
     def build_set(self) -> int:
@@ -104,21 +107,21 @@ class _Loader:
         if self.pg:
             n = conn.execute(
                 text(
-                    "INSERT INTO subscribers (run_sid, phone, line) "
-                    "SELECT CAST(:run AS VARCHAR), phone, min(line) FROM tw_stage GROUP BY phone"
+                    "INSERT INTO subscribers (run_sid, phone) "
+                    "SELECT CAST(:run AS VARCHAR), phone FROM tw_stage GROUP BY phone"
                 ),
                 {"run": run},
             ).rowcount
             conn.commit()
             return int(n)
-        conn.exec_driver_sql("CREATE INDEX temp.ix_tw_stage ON tw_stage (phone, line)")
+        conn.exec_driver_sql("CREATE INDEX temp.ix_tw_stage ON tw_stage (phone)")
         conn.commit()
         total, last = 0, ""
         while True:
             n = conn.execute(
                 text(
-                    "INSERT INTO subscribers (run_sid, phone, line) "
-                    "SELECT :run, phone, min(line) FROM tw_stage WHERE phone > :last "
+                    "INSERT INTO subscribers (run_sid, phone) "
+                    "SELECT :run, phone FROM tw_stage WHERE phone > :last "
                     "GROUP BY phone ORDER BY phone LIMIT :chunk"
                 ),
                 {"run": run, "last": last, "chunk": COPY_CHUNK},
@@ -216,18 +219,22 @@ def _heartbeat(conn: Connection, run: str, report: CsvReport, now: datetime) -> 
     conn.commit()
 
 
-def _list_duplicates(conn: Connection, run: str, report: CsvReport, repeats: int) -> None:
-    """Move ``repeats`` rows from valid to duplicates in the report, listing the first ones."""
-    listed = conn.execute(
-        text(
-            "SELECT s.line, s.phone FROM tw_stage s JOIN subscribers n "
-            "ON n.run_sid = :run AND n.phone = s.phone WHERE s.line <> n.line "
-            "ORDER BY s.line LIMIT :n"
-        ),
-        {"run": run, "n": LISTED},
-    ).all()
-    for line, phone in listed:
-        report.record_duplicate(line, phone)
+def _list_duplicates(source: Readable, report: CsvReport, repeats: int) -> None:
+    """Move ``repeats`` rows from valid to duplicates, listing the first ones by line.
+
+    Only runs when the file had repeats: a second pass with the parser's exact duplicate
+    table (about 13 bytes a distinct number) finds their line numbers.
+    """
+    seek = getattr(source, "seek", None)
+    listed: list[RowError] = []
+    if seek is not None:
+        seek(0)
+        again = parse_subscribers(source, detect_duplicates=True, max_listed=LISTED)
+        for _ in again:
+            pass
+        listed = again.report.duplicate_rows
+    for row in listed:
+        report.record_duplicate(row.line, row.text)
     rest = repeats - len(listed)
     report.valid -= rest
     report.duplicates += rest
@@ -354,9 +361,9 @@ def run_sync(
         loader.create_stage()
         parse = parse_subscribers(source, detect_duplicates=False)
         report = parse.report
-        buffer: list[tuple[str, int]] = []
+        buffer: list[str] = []
         for batch in parse:
-            buffer.extend(zip(batch.numbers, batch.lines, strict=True))
+            buffer.extend(batch.numbers)
             if len(buffer) >= STAGE_ROWS:
                 loader.load(buffer)
                 buffer = []
@@ -379,7 +386,7 @@ def run_sync(
             loader.load(buffer)
         total = loader.build_set()
         if report.valid > total:
-            _list_duplicates(conn, run, report, report.valid - total)
+            _list_duplicates(source, report, report.valid - total)
         conn.commit()
         now = clock.now()
         conn.execute(

@@ -124,7 +124,6 @@ subscribers = Table(
     metadata,
     Column("run_sid", SID, primary_key=True),
     Column("phone", PHONE, primary_key=True),
-    Column("line", Integer, nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -105,7 +105,6 @@ def upgrade() -> None:
         "subscribers",
         sa.Column("run_sid", sa.String(length=34), nullable=False),
         sa.Column("phone", sa.String(length=16), nullable=False),
-        sa.Column("line", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("run_sid", "phone", name=op.f("pk_subscribers")),
         sqlite_with_rowid=False,
     )

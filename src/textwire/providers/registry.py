@@ -282,18 +282,27 @@ class RoutedProvider:
         return [replace(r, route=cfg.sid) for r in results]
 
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
-        """Messages any route of this integration already accepted (crash recovery)."""
+        """Hand-overs any route of this integration already accepted (crash recovery).
+
+        Keyed as asked: by message SID, or ``SID#n`` for a later attempt of the same message
+        (which only the sandbox can tell apart; the references record the first).
+        """
         if not sids:
             return {}
+        first = {ref: ref for ref in sids if "#" not in ref}
         refs = pt.provider_refs
-        async with self._reg.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(refs.c.message_sid, refs.c.provider_ref, refs.c.integration_sid).where(
-                        refs.c.message_sid.in_(list(sids)), refs.c.part == 0
-                    )
+        rows: list[Any] = []
+        if first:
+            async with self._reg.db.read() as conn:
+                rows = list(
+                    (
+                        await conn.execute(
+                            select(
+                                refs.c.message_sid, refs.c.provider_ref, refs.c.integration_sid
+                            ).where(refs.c.message_sid.in_(list(first)), refs.c.part == 0)
+                        )
+                    ).all()
                 )
-            ).all()
         found = {
             r.message_sid: SendResult(
                 r.message_sid,
@@ -305,6 +314,6 @@ class RoutedProvider:
         }
         rest = [s for s in sids if s not in found]
         if rest:
-            for sid, result in (await self._reg.sandbox.lookup(rest)).items():
-                found[sid] = replace(result, route=self.integration_sid)
+            for ref, result in (await self._reg.sandbox.lookup(rest)).items():
+                found[ref] = replace(result, route=self.integration_sid)
         return found

@@ -55,16 +55,14 @@ def validate(
     assert account is not None
     if not (account.startswith("AC") and len(account) == 34):
         raise invalid("Settings.account_sid", "must be a Twilio account SID (AC + 32 hex digits)")
+    clean = {
+        "account_sid": account,
+        "base_url": setting_url(settings, "base_url", default=DEFAULT_BASE_URL),
+        "timeout": setting_float(settings, "timeout", low=0.1, high=120, default=10.0),
+        "concurrency": setting_int(settings, "concurrency", low=1, high=256, default=32),
+    }
     token = setting_str(secrets, "auth_token", where="Secrets", required=True, max_len=128)
-    return (
-        {
-            "account_sid": account,
-            "base_url": setting_url(settings, "base_url", default=DEFAULT_BASE_URL),
-            "timeout": setting_float(settings, "timeout", low=0.1, high=120, default=10.0),
-            "concurrency": setting_int(settings, "concurrency", low=1, high=256, default=32),
-        },
-        {"auth_token": token},
-    )
+    return clean, {"auth_token": token}
 
 
 def status_callback_url(callback_base: str, integration_sid: str) -> str:

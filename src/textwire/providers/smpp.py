@@ -190,6 +190,58 @@ def address(value: str, ton: int | None, npi: int | None) -> tuple[str, int, int
     return auto[0], auto[1] if ton is None else ton, auto[2] if npi is None else npi
 
 
+def encode_submit_sm(
+    sequence: int,
+    service_type: str,
+    source: tuple[str, int, int],
+    dest: tuple[str, int, int],
+    part: Part,
+    *,
+    registered_delivery: int,
+) -> bytes:
+    """One submit_sm PDU, byte for byte what smpplib generates for the same fields.
+
+    The only PDU textwire encodes itself: smpplib walks all 45 optional parameters of
+    submit_sm for every PDU, which costs more than everything else on the send path.
+    ``tests/unit/test_smpp_codec.py`` checks the two agree.
+    """
+    body = b"".join(
+        (
+            service_type.encode("latin-1"),
+            b"\0",
+            bytes((source[1], source[2])),
+            source[0].encode("latin-1")[:20],
+            b"\0",
+            bytes((dest[1], dest[2])),
+            dest[0].encode("latin-1")[:20],
+            b"\0",
+            # esm_class, protocol_id, priority_flag, schedule_delivery_time "",
+            # validity_period "", registered_delivery, replace_if_present_flag,
+            # data_coding, sm_default_msg_id, sm_length
+            bytes(
+                (
+                    part.esm_class,
+                    0,
+                    0,
+                    0,
+                    0,
+                    registered_delivery,
+                    0,
+                    part.data_coding,
+                    0,
+                    len(part.short_message),
+                )
+            ),
+            part.short_message,
+        )
+    )
+    if part.sar is not None:
+        ref, total, seq = part.sar
+        body += struct.pack(">HHH", 0x020C, 2, ref) + struct.pack(">HHB", 0x020E, 1, total)
+        body += struct.pack(">HHB", 0x020F, 1, seq)
+    return struct.pack(">LLLL", 16 + len(body), 0x00000004, 0, sequence) + body
+
+
 def decode_text(data: bytes, coding: int) -> str:
     """Text of a deliver_sm payload (after any UDH) by its data_coding."""
     if coding == 8:
@@ -272,6 +324,8 @@ class SmppProvider:
         self._closed = False
         self._reference = random.randrange(256)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outbox: list[bytes] = []
+        self._flush_scheduled = False
         self.binds = 0  # how many times a bind succeeded (for tests and logs)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -334,6 +388,7 @@ class SmppProvider:
 
     def _drop(self, exc: Exception) -> None:
         self._bound.clear()
+        self._outbox.clear()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -369,23 +424,48 @@ class SmppProvider:
     # --- PDUs -----------------------------------------------------------------------------
 
     def _write(self, pdu: Any) -> None:
+        self._write_bytes(pdu.generate())
+
+    def _write_bytes(self, data: bytes) -> None:
+        """Queue a PDU; everything queued in one turn of the loop goes out in one write."""
         if self._writer is None:
             raise BindLost("not connected")
-        self._writer.write(pdu.generate())
+        self._outbox.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._writer is not None and self._outbox:
+            self._writer.write(b"".join(self._outbox))
+        self._outbox.clear()
 
     async def _request(self, command: str, **fields: Any) -> Any:
         pdu = smpp_codec.make_pdu(command, client=self._seq, **fields)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[pdu.sequence] = fut
+        return await self._exchange(command, pdu.sequence, pdu.generate())
+
+    async def _exchange(self, command: str, sequence: int, data: bytes) -> Any:
+        """Send one request PDU and wait for its response (any status)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._pending[sequence] = fut
+        timer = loop.call_later(
+            float(self.s.get("response_timeout", 10.0)), self._expire, sequence, command
+        )
         try:
-            self._write(pdu)
-            return await asyncio.wait_for(fut, float(self.s.get("response_timeout", 10.0)))
-        except TimeoutError:
+            self._write_bytes(data)
+            return await fut
+        finally:
+            timer.cancel()
+            self._pending.pop(sequence, None)
+
+    def _expire(self, sequence: int, command: str) -> None:
+        fut = self._pending.get(sequence)
+        if fut is not None and not fut.done():
+            fut.set_exception(BindLost(f"no {command}_resp within the response timeout"))
             if self._writer is not None:
                 self._writer.close()  # an SMSC that stops answering is a lost bind
-            raise BindLost(f"no {command}_resp within the response timeout") from None
-        finally:
-            self._pending.pop(pdu.sequence, None)
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while True:
@@ -488,9 +568,16 @@ class SmppProvider:
         parts = build_parts(m.body, self._next_reference(), sar=bool(self.s.get("sar")))
         source = address(m.from_addr, self.s.get("source_ton"), self.s.get("source_npi"))
         dest = address(m.to_addr, self.s.get("dest_ton"), self.s.get("dest_npi"))
-        outcomes = await asyncio.gather(
-            *(self._submit(part, source, dest) for part in parts), return_exceptions=True
-        )
+        outcomes: list[str | BaseException]
+        if len(parts) == 1:
+            try:
+                outcomes = [await self._submit(parts[0], source, dest)]
+            except Exception as exc:
+                outcomes = [exc]
+        else:
+            outcomes = await asyncio.gather(
+                *(self._submit(part, source, dest) for part in parts), return_exceptions=True
+            )
         ids = [o for o in outcomes if isinstance(o, str)]
         if len(ids) == len(parts):
             return SendResult(m.sid, "accepted", provider_sid=ids[0], provider_refs=tuple(ids))
@@ -521,31 +608,18 @@ class SmppProvider:
     async def _submit(
         self, part: Part, source: tuple[str, int, int], dest: tuple[str, int, int]
     ) -> str:
-        fields: dict[str, Any] = {
-            "service_type": self.s.get("service_type") or "",
-            "source_addr": source[0],
-            "source_addr_ton": source[1],
-            "source_addr_npi": source[2],
-            "destination_addr": dest[0],
-            "dest_addr_ton": dest[1],
-            "dest_addr_npi": dest[2],
-            "esm_class": part.esm_class,
-            "data_coding": part.data_coding,
-            "registered_delivery": 1 if self.s.get("registered_delivery", True) else 0,
-            "short_message": part.short_message,
-        }
-        if part.sar is not None:
-            (
-                fields["sar_msg_ref_num"],
-                fields["sar_total_segments"],
-                fields["sar_segment_seqnum"],
-            ) = part.sar
+        service_type = str(self.s.get("service_type") or "")
+        registered = 1 if self.s.get("registered_delivery", True) else 0
         retries = int(self.s.get("throttle_retries", 3))
         for attempt in range(retries + 1):
             async with self._window:
                 if not self._bound.is_set():
                     raise BindLost(self.health.last_error or "not bound")
-                resp = await self._request("submit_sm", **fields)
+                sequence = self._seq.next_sequence()
+                pdu = encode_submit_sm(
+                    sequence, service_type, source, dest, part, registered_delivery=registered
+                )
+                resp = await self._exchange("submit_sm", sequence, pdu)
             if resp.status == ESME_ROK:
                 return _text(resp.message_id)
             if resp.status not in RETRY_STATUSES or attempt == retries:

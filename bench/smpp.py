@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import smpplib.client  # noqa: E402
+import smpplib.client
+from tests.e2e.smsc_peer import PASSWORD, SYSTEM_ID, Smsc, smsc
 
-from tests.e2e.smsc_peer import PASSWORD, SYSTEM_ID, Smsc, smsc  # noqa: E402
-from textwire.providers.base import OutboundMessage  # noqa: E402
-from textwire.providers.common import IntegrationConfig, ProviderEnv  # noqa: E402
-from textwire.providers.smpp import SmppProvider  # noqa: E402
+from textwire.providers.base import OutboundMessage
+from textwire.providers.common import IntegrationConfig, ProviderEnv
+from textwire.providers.smpp import SmppProvider
 
 MESSAGES = 20_000
 BATCH = 500

@@ -236,7 +236,7 @@ webhooks = Table(
 sandbox_messages = Table(
     "sandbox_messages",
     metadata,
-    Column("message_sid", SID, primary_key=True),
+    Column("message_sid", String(40), primary_key=True),  # a hand-over reference
     Column("account_sid", SID, nullable=False),
     Column("from_addr", String(32), nullable=False),
     Column("to_addr", String(32), nullable=False),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textwire.dispatch.ratelimit import RateLimiter
@@ -35,6 +35,7 @@ def _max_window(sent: list[tuple[float, int]]) -> int:
     return best
 
 
+@settings(deadline=None)
 @given(
     rate=st.integers(1, 50),
     requests=st.lists(st.tuples(st.floats(0, 0.3), st.integers(1, 4)), min_size=1, max_size=150),
@@ -46,6 +47,7 @@ def test_no_one_second_window_exceeds_the_rate(
     assert _max_window(_run(rate, requests)) <= rate
 
 
+@settings(deadline=None)
 @given(
     rate=st.integers(1, 30),
     requests=st.lists(st.tuples(st.floats(0, 0.3), st.integers(1, 4)), min_size=1, max_size=80),
@@ -59,6 +61,7 @@ def test_uneven_hand_over_delays_never_break_the_window(
     assert _max_window(_run(rate, requests, delays)) <= rate
 
 
+@settings(deadline=None)
 @given(rate=st.integers(1, 200), seconds=st.integers(2, 10))
 def test_a_backlogged_sender_runs_at_nearly_its_full_rate(rate: int, seconds: int) -> None:
     """Under backlog each second carries ``rate`` segments; only the 10 ms guard is lost."""
@@ -87,3 +90,31 @@ def test_a_message_larger_than_the_rate_goes_alone() -> None:
     assert limiter.reserve("a", 1, 3, 0.0) == 0.0
     assert limiter.reserve("a", 1, 1, 0.5) == pytest.approx(0.51)
     assert limiter.reserve("a", 1, 1, 1.01) == 0.0
+
+
+@settings(deadline=None)
+@given(
+    rate=st.integers(1, 20),
+    sent=st.lists(st.floats(0, 2), max_size=30),
+    costs=st.lists(st.integers(1, 3), min_size=1, max_size=40),
+)
+def test_schedule_predicts_when_each_waiting_message_fits(
+    rate: int, sent: list[float], costs: list[int]
+) -> None:
+    """Waking each message at its scheduled time, in order, always finds room."""
+    costs = [min(c, rate) for c in costs]
+    limiter = RateLimiter()
+    for at in sorted(sent):
+        limiter.reserve("s", rate, 1, at)
+    now = max(sent, default=0.0)
+    dues = limiter.schedule("s", rate, costs, now)
+    assert dues == sorted(dues) and dues[0] >= now
+    for due, cost in zip(dues, costs, strict=True):
+        assert limiter.reserve("s", rate, cost, due) == 0.0
+
+
+def test_a_full_window_lets_a_whole_seconds_worth_come_due_together() -> None:
+    limiter = RateLimiter()
+    for _ in range(3):
+        limiter.reserve("s", 3, 1, 0.0)
+    assert limiter.schedule("s", 3, [1, 1, 1, 1], 0.5) == pytest.approx([1.01, 1.01, 1.01, 2.02])

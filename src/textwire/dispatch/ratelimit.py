@@ -6,9 +6,11 @@ ever carries more than ``mps`` segments, yet a batch worker can hand over a seco
 at once (a token bucket with a burst would let some window carry twice the rate; strict
 spacing would let a batch worker send only one message per batch).
 
-The worker decides when it claims a batch but hands over a little later. It calls
-``restamp(now)`` just before the hand-over so the window counts hand-over times, and the
-window is ``guard`` longer than a second to cover the few instructions in between.
+The worker decides when it claims a batch and hands over later, by a delay that varies
+(a provider may do its own I/O first). It calls ``restamp(now)`` once the provider call
+has returned, so every real hand-over lies before its stamp; the next hand-over can only
+be decided a full window after that stamp, hence after the real one too. ``guard`` adds
+a little margin on top.
 """
 
 from __future__ import annotations
@@ -45,14 +47,21 @@ class RateLimiter:
         A message costing more than the whole rate goes when the window is empty: it can
         never fit, and refusing it forever would lose it.
         """
+        wait = self.peek(key, rate, cost, now)
+        if wait == 0.0:
+            log = self._logs[key]
+            log.entries.append((now, cost))
+            log.total += cost
+            log.fresh += 1
+        return wait
+
+    def peek(self, key: str, rate: float, cost: int, now: float) -> float:
+        """Like ``reserve`` but takes nothing: 0.0 if it would fit now, else the wait."""
         log = self._logs.get(key)
         if log is None:
             log = self._logs[key] = _Log()
         log.prune(now, self._span)
         if log.total + cost <= rate or not log.entries:
-            log.entries.append((now, cost))
-            log.total += cost
-            log.fresh += 1
             return 0.0
         # Wait until enough of the oldest entries leave the window.
         excess = log.total + cost - rate
@@ -77,6 +86,24 @@ class RateLimiter:
             kept = [log.entries.pop()[1] for _ in range(log.fresh)]
             log.entries.extend((now, cost) for cost in reversed(kept))
             log.fresh = 0
+
+    def schedule(self, key: str, rate: float, costs: list[int], now: float) -> list[float]:
+        """When each of these messages (in order) would fit, if nothing else is sent: the
+        times to wake them at, so a window's worth comes due together."""
+        log = self._logs.get(key)
+        trial = _Log()
+        if log is not None:
+            trial.entries = deque(log.entries)
+            trial.total = log.total
+        sim = RateLimiter(guard=self._span - 1.0)
+        sim._logs[key] = trial
+        times = []
+        for cost in costs:
+            at = times[-1] if times else now  # in order: none overtakes the one before
+            while (wait := sim.reserve(key, rate, cost, at)) > 0:
+                at += wait
+            times.append(at)
+        return times
 
     def interval(self, rate: float, cost: int) -> float:
         """The steady-state spacing of messages of ``cost`` at ``rate``."""

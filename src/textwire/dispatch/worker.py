@@ -30,7 +30,7 @@ from textwire.links.tables import links as link_rows
 from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
 from textwire.phone import InvalidPhoneNumber, parse_phone
-from textwire.providers.base import OutboundMessage, SendResult
+from textwire.providers.base import OutboundMessage, SendResult, handover_ref
 from textwire.providers.sandbox import Receipt, SandboxProvider
 from textwire.runtime import Runtime
 from textwire.senders import sticky
@@ -64,6 +64,9 @@ class Worker:
         self.owner = owner or worker_id()
         self.limiter = RateLimiter()
         self.leases = SenderLeases(self.owner, rt.db.is_sqlite)
+        # When the earliest row held back by a rate limit comes due: the loop wakes then
+        # rather than a poll later, so a busy sender loses no time between its windows.
+        self._next_due: float | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         self.rt.providers.start()  # SMPP binds stay up for receipts and inbound messages
@@ -75,8 +78,12 @@ class Worker:
                 log.exception("dispatch tick failed; retrying")
                 done = 0
             if done == 0:
+                pause = self.rt.settings.worker_poll_interval
+                if self._next_due is not None:
+                    pause = min(pause, max(0.0, self._next_due - time.time()))
+                    self._next_due = None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.rt.settings.worker_poll_interval)
+                    await asyncio.wait_for(stop.wait(), pause)
 
     async def _claim(self) -> list[Any]:
         m = t.messages
@@ -128,6 +135,7 @@ class Worker:
                 planned.append((row, sender))
         handover: list[tuple[dict[str, Any], SenderInfo]] = []
         orphans: list[tuple[dict[str, Any], SenderInfo]] = []
+        waiting: list[tuple[dict[str, Any], SenderInfo]] = []
         async with self.rt.db.write() as conn:
             held = await self.leases.acquire(conn, {s.sid for _, s in planned}, now)
             waits: dict[str, int] = defaultdict(int)
@@ -146,6 +154,7 @@ class Worker:
                     pre.append(
                         Change(row, values={"next_attempt_at": now + slot, "lease_until": None})
                     )
+                    waiting.append((row, sender))
                     continue
                 if row["status"] == "sending":
                     orphans.append((row, sender))
@@ -159,9 +168,29 @@ class Worker:
             await record(conn, self.rt, pre)
         post = await self._reconcile(orphans, handover)
         post += await self._hand_over(handover)
+        post += self._reschedule(waiting)
         async with self.rt.db.write() as conn:
             await record(conn, self.rt, post)
         return len(rows)
+
+    def _reschedule(self, waiting: list[tuple[dict[str, Any], SenderInfo]]) -> list[Change]:
+        """Due times for rows held back by a rate limit, from the window as the hand-over
+        left it (the times set at claim predate the final stamps and would wake too early)."""
+        now = time.time()
+        by_sender: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        senders: dict[str, SenderInfo] = {}
+        for row, sender in waiting:
+            by_sender[sender.sid].append(row)
+            senders[sender.sid] = sender
+        changes = []
+        for sid, rows in by_sender.items():
+            costs = [row["num_segments"] for row in rows]
+            dues = self.limiter.schedule(sid, senders[sid].mps, costs, now)
+            for row, due in zip(rows, dues, strict=True):
+                changes.append(Change(row, values={"next_attempt_at": due}))
+            first = min(dues)
+            self._next_due = first if self._next_due is None else min(self._next_due, first)
+        return changes
 
     async def _sticky_for(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
         pairs = [
@@ -285,10 +314,10 @@ class Worker:
             by_integration[sender.integration_sid].append((row, sender))
         for integration, items in by_integration.items():
             provider = self.rt.provider_for(integration)
-            known = await provider.lookup([row["sid"] for row, _ in items])
+            known = await provider.lookup([_ref(row) for row, _ in items])
             for row, sender in items:
-                if row["sid"] in known:
-                    post.append(self._accepted(row, known[row["sid"]]))
+                if _ref(row) in known:
+                    post.append(self._accepted(row, known[_ref(row)]))
                 else:
                     handover.append((row, sender))
         return post
@@ -303,13 +332,18 @@ class Worker:
         for integration, items in by_integration.items():
             provider = self.rt.provider_for(integration)
             batch = [_outbound(row, sender) for row, sender in items]
-            # The rate window must count hand-over times, not claim times.
-            self.limiter.restamp(time.time(), {sender.sid for _, sender in items})
             try:
                 results = await provider.send_batch(batch)
             except Exception as exc:  # a provider fault is a retry, never a lost message
                 log.exception("provider send failed", extra={"integration": integration})
                 results = [SendResult(m.sid, "retry", error_message=str(exc)) for m in batch]
+            # Stamp the rate window with the latest hand-over of the batch: the provider's own
+            # time when it reports one, else now (every hand-over happened before now), so
+            # the next batch cannot start within a window of any of them.
+            stamps = [r.handed_over_at for r in results if r.outcome == "accepted"]
+            known = [s for s in stamps if s is not None]
+            stamp = max(known) if known and len(known) == len(stamps) else time.time()
+            self.limiter.restamp(stamp, {sender.sid for _, sender in items})
             for (row, _), result in zip(items, results, strict=True):
                 post.append(self._result(row, result))
         return post
@@ -450,4 +484,14 @@ def _outbound(row: dict[str, Any], sender: SenderInfo) -> OutboundMessage:
         media_urls=tuple(row["media_urls"] or ()),
         sender_sid=sender.sid,
         integration_sid=sender.integration_sid,
+        attempt=_attempt(row),
     )
+
+
+def _attempt(row: dict[str, Any]) -> int:
+    """1, or 2 once the long-code fallback re-queued the message."""
+    return len((row["extra"] or {}).get("attempts", [])) + 1
+
+
+def _ref(row: dict[str, Any]) -> str:
+    return handover_ref(row["sid"], _attempt(row))

@@ -23,6 +23,21 @@ class OutboundMessage:
     media_urls: tuple[str, ...]
     sender_sid: str | None
     integration_sid: str | None
+    attempt: int = 1
+    """1, or 2 for the long-code fallback of a short-code message (F-SVC-4)."""
+
+    @property
+    def reference(self) -> str:
+        """This hand-over's identity: the SID, or ``SID#n`` for the n-th attempt."""
+        return handover_ref(self.sid, self.attempt)
+
+
+def handover_ref(sid: str, attempt: int) -> str:
+    return sid if attempt == 1 else f"{sid}#{attempt}"
+
+
+def message_sid_of(reference: str) -> str:
+    return reference.split("#", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,9 @@ class SendResult:
     # reference the provider gave when it split the message (one per SMPP part).
     route: str | None = None
     provider_refs: tuple[str, ...] = ()
+    # When the provider took the message (epoch s), if it knows; the worker's rate window
+    # counts this, or the end of the provider call when it is None.
+    handed_over_at: float | None = None
 
 
 class Provider(Protocol):
@@ -52,7 +70,8 @@ class Provider(Protocol):
         ...
 
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
-        """Which of these message SIDs the provider already accepted.
+        """Which of these hand-over references (``OutboundMessage.reference``) the provider
+        already accepted, keyed by reference.
 
         Called before re-sending messages whose worker died mid hand-over, so a message
         the provider accepted is never sent twice. Providers that cannot tell return {}.

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
 from textwire.db import Database
-from textwire.providers.base import OutboundMessage, SendResult
+from textwire.providers.base import OutboundMessage, SendResult, message_sid_of
 
 TO_ERRORS: Final = {
     "+15005550001": 21211,
@@ -80,10 +80,11 @@ class SandboxProvider:
             if code is not None:
                 results.append(SendResult(m.sid, "failed", error_code=code))
                 continue
-            outcome, error = fate(self.seed, m.sid, self.failure_rate)
+            outcome, error = fate(self.seed, m.reference, self.failure_rate)
             rows.append(
                 {
-                    "message_sid": m.sid,
+                    # Keyed by hand-over, so a fallback attempt is new but a re-send is not.
+                    "message_sid": m.reference,
                     "account_sid": m.account_sid,
                     "from_addr": m.from_addr,
                     "to_addr": m.to_addr,
@@ -96,7 +97,11 @@ class SandboxProvider:
                     "report_at": now + self.delay,
                 }
             )
-            results.append(SendResult(m.sid, "accepted", provider_sid="SB" + m.sid[2:]))
+            results.append(
+                SendResult(
+                    m.sid, "accepted", provider_sid="SB" + m.reference[2:], handed_over_at=now
+                )
+            )
         if rows:
             async with self._db.write() as conn:
                 await conn.execute(self._upsert(), rows)
@@ -111,7 +116,10 @@ class SandboxProvider:
                     t.sandbox_messages.c.message_sid.in_(list(sids))
                 )
             )
-            return {sid: SendResult(sid, "accepted", provider_sid="SB" + sid[2:]) for sid in found}
+            return {
+                ref: SendResult(message_sid_of(ref), "accepted", provider_sid="SB" + ref[2:])
+                for ref in found
+            }
 
     @staticmethod
     async def take_due_receipts(
@@ -131,4 +139,4 @@ class SandboxProvider:
             return []
         sids = [r.message_sid for r in rows]
         await conn.execute(update(sm).where(sm.c.message_sid.in_(sids)).values(report_at=None))
-        return [Receipt(r.message_sid, r.outcome, r.error_code) for r in rows]
+        return [Receipt(message_sid_of(r.message_sid), r.outcome, r.error_code) for r in rows]

@@ -1,0 +1,111 @@
+"""Per-sender MPS across worker processes (issue 5 item 5, SPEC F-ORIG-2).
+
+Two worker processes share one database (PostgreSQL in the PostgreSQL run). The sandbox
+records the time of every hand-over, so the test can prove that no sender exceeded its
+limit in any one-second window and that each ran at >= 95 % of its MPS under backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from tests.integration.test_worker_crash import _worker
+from textwire import tables as t
+from textwire.accounts import create_account
+from textwire.api.params import Params
+from textwire.config import Settings
+from textwire.messages.pipeline import SendRequest, send
+from textwire.runtime import open_runtime
+from textwire.senders.api import create_sender_row
+
+SENDERS = {"+14155550101": (5, 40), "+14155550102": (10, 80)}  # value: (MPS, messages)
+
+
+async def _backlog(settings: Settings) -> None:
+    rt = await open_runtime(settings)
+    try:
+        acct = await create_account(rt.db, rt.box, rt.clock, "rates")
+        for value, (mps, count) in SENDERS.items():
+            await create_sender_row(
+                rt, acct.account_sid, Params([("Sender", value), ("Mps", str(mps))])
+            )
+            await asyncio.gather(
+                *(
+                    send(
+                        rt,
+                        SendRequest(
+                            account_sid=acct.account_sid,
+                            to="+14155550100",
+                            from_=value,
+                            body=f"n{i}",
+                        ),
+                    )
+                    for i in range(count)
+                )
+            )
+    finally:
+        await rt.close()
+
+
+async def _handovers(settings: Settings) -> dict[str, list[float]]:
+    rt = await open_runtime(settings, migrate=False)
+    try:
+        sm = t.sandbox_messages
+        async with rt.db.read() as conn:
+            rows = (await conn.execute(select(sm.c.from_addr, sm.c.submitted_at))).all()
+    finally:
+        await rt.close()
+    times: dict[str, list[float]] = defaultdict(list)
+    for sender, at in rows:
+        times[sender].append(at)
+    return {k: sorted(v) for k, v in times.items()}
+
+
+async def _delivered(settings: Settings) -> int:
+    rt = await open_runtime(settings, migrate=False)
+    try:
+        async with rt.db.read() as conn:
+            return int(
+                await conn.scalar(
+                    select(func.count())
+                    .select_from(t.messages)
+                    .where(t.messages.c.status == "delivered")
+                )
+                or 0
+            )
+    finally:
+        await rt.close()
+
+
+def test_two_workers_never_exceed_a_senders_mps_and_keep_it_busy(settings: Settings) -> None:
+    asyncio.run(_backlog(settings))
+    total = sum(count for _, count in SENDERS.values())
+    workers = [_worker(settings), _worker(settings)]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and asyncio.run(_delivered(settings)) < total:
+            time.sleep(0.3)
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        errors = [w.communicate(timeout=30)[1].decode()[-1500:] for w in workers]
+    assert asyncio.run(_delivered(settings)) == total, errors
+
+    handovers = asyncio.run(_handovers(settings))
+    for sender, (mps, count) in SENDERS.items():
+        times = handovers[sender]
+        assert len(times) == count
+        # No half-open one-second window carries more than the MPS.
+        busiest = max(sum(1 for x in times[i:] if x < start + 1.0) for i, start in enumerate(times))
+        assert busiest <= mps, (sender, busiest, mps)
+        # Under backlog, every whole second of the run carried (nearly) the full MPS.
+        seconds = int(times[-1] - times[0])
+        assert seconds >= 2
+        sent = sum(1 for x in times if x < times[0] + seconds)
+        utilisation = sent / (mps * seconds)
+        assert utilisation >= 0.95, (sender, utilisation)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.fakes import Api, fake_twilio, free_port, public_server
+from tests.fakes import Api, fake_twilio, free_port, public_server, wait_until
 from tests.support import LiveServer
 from textwire import tables as t
 
@@ -238,3 +238,36 @@ def test_failover_on_5xx_and_the_primary_carries_when_it_is_up(live: LiveServer)
         assert api.wait_status(second["sid"], {"delivered", "failed"})["status"] == "delivered"
         assert _route(live, second["sid"]) == _sandbox_sid(api)
         assert len(fake.messages) == 1
+
+
+def test_sandbox_inbound_goes_to_the_numbers_url_when_the_service_says_so(
+    live: LiveServer,
+) -> None:
+    from tests.support import receiver
+
+    api = Api(live)
+    sandbox = _sandbox_sid(api)
+    sender = api.sender("+14155550111", sandbox)
+    with receiver() as hooks:
+        service = api.post(
+            "/v1/Services",
+            FriendlyName="svc",
+            InboundRequestUrl=hooks.url("/service"),
+            UseInboundWebhookOnNumber="true",
+        )
+        api.post(f"/v1/Services/{service['sid']}/PhoneNumbers", PhoneNumberSid=sender["sid"])
+        api.post(f"/v1/Senders/{sender['sid']}/InboundWebhook", InboundRequestUrl=hooks.url("/num"))
+        url = f"{live.url}/v1/Inbound/{sandbox}"
+        fields = {"From": "+14155550100", "To": "+14155550111", "Body": "to the number"}
+        assert httpx.post(url, data=fields).status_code == 401
+        assert (
+            Api(live, "Other").request("POST", url.removeprefix(live.url), data=fields).status_code
+            == 404
+        )
+        r = api.request("POST", url.removeprefix(live.url), data=fields)
+        assert r.status_code == 200, r.text
+        (stored,) = api.inbound_messages()
+        assert stored["sid"] == r.json()["sid"] and stored["body"] == "to the number"
+        wait_until(lambda: len(hooks.received) == 1)
+        assert [h.path for h in hooks.received] == ["/num"]
+        assert hooks.received[0].form["MessagingServiceSid"] == service["sid"]

@@ -355,19 +355,22 @@ class SmppProvider:
                 )
                 self._writer = writer
                 reading = asyncio.create_task(self._read(reader))
+                linking: asyncio.Task[None] | None = None
                 try:
                     await self._bind()
                     self.binds += 1
                     self.health.ok()
                     delay = float(self.s.get("reconnect_initial", 1.0))
                     log.info("smpp bound", extra={"integration": self.cfg.sid})
-                    await asyncio.wait(
-                        [reading, asyncio.create_task(self._enquire_links())],
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
+                    linking = asyncio.create_task(self._enquire_links())
+                    await asyncio.wait([reading, linking], return_when=asyncio.FIRST_COMPLETED)
+                    reason = "the SMSC closed the connection"
+                    if linking.done() and linking.exception() is not None:
+                        reason = f"enquire_link: {linking.exception()}"
                 finally:
-                    reading.cancel()
-                reason = "the SMSC closed the connection"
+                    for task in (reading, linking):
+                        if task is not None:
+                            task.cancel()
             except BindRefused as exc:
                 reason = str(exc)
             except (OSError, TimeoutError, BindLost) as exc:

@@ -109,3 +109,48 @@ def test_two_workers_never_exceed_a_senders_mps_and_keep_it_busy(settings: Setti
         sent = sum(1 for x in times if x < times[0] + seconds)
         utilisation = sent / (mps * seconds)
         assert utilisation >= 0.95, (sender, utilisation)
+
+
+async def _mixed_backlog(settings: Settings) -> None:
+    """A slow long code's big backlog queued first, then a short code's messages."""
+    rt = await open_runtime(settings)
+    try:
+        acct = await create_account(rt.db, rt.box, rt.clock, "mixed")
+        for value, mps in (("+14155550101", "1"), ("60006", "100")):
+            await create_sender_row(rt, acct.account_sid, Params([("Sender", value), ("Mps", mps)]))
+        for value, count in (("+14155550101", 600), ("60006", 50)):
+            await asyncio.gather(
+                *(
+                    send(
+                        rt,
+                        SendRequest(
+                            account_sid=acct.account_sid,
+                            to="+14155550100",
+                            from_=value,
+                            body=f"n{i}",
+                        ),
+                    )
+                    for i in range(count)
+                )
+            )
+    finally:
+        await rt.close()
+
+
+def test_short_codes_are_not_starved_by_a_slow_long_codes_backlog(settings: Settings) -> None:
+    """Issue 5 item 5: every short-code message goes before the 1-MPS long code's 5th."""
+    asyncio.run(_mixed_backlog(settings))
+    worker = _worker(settings)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            handovers = asyncio.run(_handovers(settings))
+            if len(handovers.get("60006", [])) == 50 or len(handovers.get("+14155550101", [])) >= 5:
+                break
+            time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    short, long_ = handovers.get("60006", []), handovers.get("+14155550101", [])
+    assert len(short) == 50, (len(short), len(long_), err.decode()[-1500:])
+    assert len(long_) < 5 or max(short) < long_[4]

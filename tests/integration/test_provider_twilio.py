@@ -219,3 +219,23 @@ def test_test_call_checks_the_credentials(setup: Setup, live: LiveServer) -> Non
     setup.api.post(f"/v1/Integrations/{setup.integration['sid']}", Secrets={"auth_token": "9" * 32})
     bad = setup.api.post(f"/v1/Integrations/{setup.integration['sid']}/Test")
     assert bad["ok"] is False and bad["response"]["status_code"] == 401
+
+
+def test_inbound_stop_runs_keyword_handling(
+    setup: Setup, live: LiveServer, hook_receiver: Receiver
+) -> None:
+    """The keyword hook: STOP opts the texter out, replies through the number's route, and
+    the forwarded webhook says OptOutType=STOP."""
+    setup.api.post(
+        f"/v1/Senders/{setup.sender['sid']}/InboundWebhook", InboundRequestUrl=hook_receiver.url()
+    )
+    fields = {"MessageSid": "SM" + "c" * 32, "From": "+14155550100", "To": "+14155550111"}
+    fields["Body"] = "STOP"
+    assert setup.fake.signed_post(setup.integration["inbound_url"], fields) == 200
+    wait_until(lambda: len(hook_receiver.received) == 1)
+    assert hook_receiver.received[0].form["OptOutType"] == "STOP"
+    wait_until(lambda: len(setup.fake.messages) == 1)
+    reply = setup.fake.messages[0].form
+    assert reply["To"] == ["+14155550100"] and reply["From"] == ["+14155550111"]
+    (stored,) = setup.api.inbound_messages()
+    assert stored["textwire"]["opt_out_type"] == "STOP"

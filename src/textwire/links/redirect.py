@@ -211,7 +211,7 @@ class RedirectApp:
                 log.exception("slug look-up failed", extra={"slug": slug})
                 await _respond(send, 503, [(b"retry-after", b"5")], UNAVAILABLE_PAGE, method)
                 return
-        now = self.clock.now().timestamp()
+        now = time.time() + self.clock.offset.total_seconds()  # clock.now(), cheaper
         if target is not None and target.expires_at > now:
             await send(
                 {

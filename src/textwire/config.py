@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     # Dispatch worker
     worker_batch_size: int = Field(500, ge=1, le=10_000)
     worker_poll_interval: float = Field(0.05, gt=0, description="Idle sleep between claims (s).")
-    worker_concurrency: int = Field(64, ge=1, description="Provider calls in flight per worker.")
     lease_seconds: float = Field(30.0, gt=0, description="A claim's lease before takeover (s).")
     retry_base_seconds: float = Field(2.0, gt=0)
     max_send_attempts: int = Field(6, ge=1)

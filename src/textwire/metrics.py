@@ -32,7 +32,7 @@ class Metrics:
         )
         self.dispatch_latency = Histogram(
             "textwire_dispatch_latency_seconds",
-            "Time from a message becoming due to its hand-over to the provider.",
+            "Time from a message's creation (or SendAt) to the provider accepting it.",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )

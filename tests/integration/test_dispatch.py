@@ -370,3 +370,46 @@ def test_health_and_metrics(ctx: Ctx, server: LiveServer) -> None:
 @pytest.fixture
 def _unused() -> Iterator[None]:
     yield
+
+
+def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    """A fast provider reports delivery before the worker records 'sent': the message ends
+    delivered, with one 'sent' before it, never 'sent' after 'delivered'."""
+    from textwire.dispatch.worker import _unless_overtaken, apply_receipts
+    from textwire.messages.transitions import Change, record
+    from textwire.providers.sandbox import Receipt
+
+    settings = make_settings(tmp_path / "data", database_url)
+    api = LiveServer(settings, role="api").start()
+    try:
+        ctx = Ctx(api, hook_receiver)
+        msg = ctx.send(To="+14155550100", From="+14155550111", Body="fast")
+        rt = api.rt
+
+        async def race() -> None:
+            m = t.messages
+            async with rt.db.write() as conn:
+                await conn.execute(update(m).where(m.c.sid == msg["sid"]).values(status="sending"))
+            async with rt.db.write() as conn:
+                await apply_receipts(conn, rt, [Receipt(msg["sid"], "delivered", None)])
+            async with rt.db.write() as conn:
+                row = dict(
+                    (await conn.execute(select(m).where(m.c.sid == msg["sid"]))).mappings().one()
+                )
+                late = [Change(row, "sent", values={"provider_sid": "P1", "price": "-0.00790"})]
+                await record(conn, rt, await _unless_overtaken(conn, rt, late))
+
+        api.call(race())
+        final = ctx.message(msg["sid"])
+        assert final["status"] == "delivered" and final["price"] == "-0.00790"
+        events = query(
+            api,
+            select(t.message_events.c.status)
+            .where(t.message_events.c.message_sid == msg["sid"])
+            .order_by(t.message_events.c.id),
+        )
+        assert [e.status for e in events] == ["queued", "sent", "delivered"]
+    finally:
+        api.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.support import LiveServer
+from tests.support import LiveServer, Receiver
 from textwire import tables as t
 
 
@@ -83,7 +84,7 @@ def test_segments_and_encoding_come_from_the_segment_calculator(
     assert raw["textwire"]["encoding"] == "UCS-2"
 
 
-def test_paging_walks_every_message_once(client: Client, sender: str) -> None:
+def test_paging_walks_every_message_once(client: Client, sender: str, server: LiveServer) -> None:
     sids = {
         client.messages.create(to="+14155550100", from_=sender, body=f"n{i}").sid for i in range(7)
     }
@@ -94,6 +95,13 @@ def test_paging_walks_every_message_once(client: Client, sender: str) -> None:
         page = page.next_page()
     assert len(seen) == 7 and set(seen) == sids
     assert len(client.messages.list(limit=5)) == 5
+    # Page without a PageToken (hand-made, or previous_page_uri) pages by offset.
+    newest_first = [m.sid for m in client.messages.list()]
+    raw = httpx.get(
+        f"{server.url}/2010-04-01/Accounts/{client.username}/Messages.json?PageSize=3&Page=1",
+        auth=(client.username, client.password),
+    ).json()
+    assert [m["sid"] for m in raw["messages"]] == newest_first[3:6]
 
 
 def test_filters_by_to_and_from(client: Client, sender: str) -> None:
@@ -262,7 +270,11 @@ def _service(server: LiveServer, account: tuple[str, str], sender_value: str) ->
 
 
 def test_scheduling_rules_and_cancel(
-    client: Client, server: LiveServer, account: tuple[str, str], sender: str
+    client: Client,
+    server: LiveServer,
+    account: tuple[str, str],
+    sender: str,
+    hook_receiver: Receiver,
 ) -> None:
     """SendAt + ScheduleType=fixed needs a service, 5 min..35 days ahead; cancel works once."""
     svc = _service(server, account, sender)
@@ -306,10 +318,20 @@ def test_scheduling_rules_and_cancel(
         body="later",
         send_at=now + timedelta(hours=2),
         schedule_type="fixed",
+        status_callback=hook_receiver.url("/cancel"),
     )
     assert msg.status == "scheduled" and msg.date_sent is None
+    # Redacting a message still waiting would send it empty: refused, body kept.
+    with pytest.raises(TwilioRestException) as err:
+        client.messages(msg.sid).update(body="")
+    assert err.value.code == 20409
+    assert client.messages(msg.sid).fetch().body == "later"
     canceled = client.messages(msg.sid).update(status="canceled")
     assert canceled.status == "canceled"
+    deadline = time.monotonic() + 10
+    while not hook_receiver.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.form["MessageStatus"] for r in hook_receiver.received] == ["canceled"]
     with pytest.raises(TwilioRestException) as err:
         client.messages(msg.sid).update(status="canceled")
     assert err.value.code == 35119

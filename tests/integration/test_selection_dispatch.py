@@ -227,7 +227,8 @@ def test_undelivered_short_code_falls_back_to_a_long_code_once(
         server.stop()
     assert final["from"] == "+14155550101"
     assert final["textwire"]["fallback_from"] == "60006"
-    (first,) = final["textwire"]["attempts"]
+    (first,) = final["textwire"]["previous_attempts"]
+    assert final["textwire"]["attempts"] == 2  # hand-overs of this message: still a count
     assert first["from"] == "60006" and first["status"] == "undelivered"
     statuses = [(r.form["MessageStatus"], r.form["From"]) for r in hook_receiver.received]
     assert statuses == [

@@ -137,6 +137,11 @@ def test_pools_phone_numbers_short_codes_alpha_senders(
     assert "SMS" in number.capabilities
     short = svc_api.short_codes.create(short_code_sid=sc["sid"])
     assert short.short_code == "60006"
+    with pytest.raises(TwilioRestException) as err:
+        svc_api.alpha_senders.create(alpha_sender="+14155550199")
+    assert err.value.status == 400 and "AlphaSender" in err.value.msg
+    senders = httpx.get(f"{server.url}/v1/Senders", auth=creds).json()["senders"]
+    assert "+14155550199" not in {s["sender"] for s in senders}  # nothing was written
     alpha = svc_api.alpha_senders.create(alpha_sender="ACME")
     assert alpha.sid.startswith("AI") and alpha.alpha_sender == "ACME"
 

@@ -17,6 +17,8 @@ from textwire.api.params import Params, parse_datetime, read_params
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
 from textwire.messages.serialize import API_VERSION, message_resource
+from textwire.messages.status import PENDING
+from textwire.messages.transitions import Change, record
 from textwire.runtime import Runtime
 
 router = APIRouter()
@@ -108,21 +110,26 @@ async def update_message(account: str, sid: str, request: Request) -> FastJSONRe
         if row is None:
             raise not_found("Message", sid)
         values: dict[str, Any] = {"date_updated": now}
-        if status == "canceled":
-            if row["status"] != "scheduled":
-                raise TextwireError(
-                    35119,
-                    f"Message {sid} is {row['status']}; only scheduled messages can be canceled",
-                )
-            values.update(status="canceled", next_attempt_at=None, lease_until=None)
-            await conn.execute(
-                t.message_events.insert().values(
-                    message_sid=sid, status="canceled", error_code=None, at=now
-                )
+        if status == "canceled" and row["status"] != "scheduled":
+            raise TextwireError(
+                35119, f"Message {sid} is {row['status']}; only scheduled messages can be canceled"
+            )
+        if body == "" and status != "canceled" and row["status"] in PENDING:
+            # Redacting a message still in the queue would send it empty.
+            raise TextwireError(
+                20409,
+                f"Message {sid} is {row['status']}; a body can be redacted once the message "
+                "has been sent (or cancel it first)",
             )
         if body == "":
             values["body"] = ""
-        await conn.execute(update(m).where(m.c.sid == sid).values(**values))
+        if status == "canceled":
+            values.update(next_attempt_at=None, lease_until=None, lease_owner=None)
+            # Through the transition recorder: an event and a status callback, like any change.
+            await record(conn, rt, [Change(dict(row), "canceled", values=values)])
+            values["status"] = "canceled"
+        else:
+            await conn.execute(update(m).where(m.c.sid == sid).values(**values))
     return FastJSONResponse(message_resource({**row, **values}))
 
 
@@ -210,6 +217,9 @@ async def list_messages(account: str, request: Request) -> FastJSONResponse:
             or_(m.c.date_created < created, and_(m.c.date_created == created, m.c.sid < sid))
         )
     query = query.order_by(m.c.date_created.desc(), m.c.sid.desc()).limit(page_size + 1)
+    if not token and page:
+        # No token (a hand-made URL, or previous_page_uri): page by offset instead.
+        query = query.offset(page * page_size)
     async with rt.db.read() as conn:
         rows = [dict(r) for r in (await conn.execute(query)).mappings()]
     has_more = len(rows) > page_size

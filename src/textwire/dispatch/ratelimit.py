@@ -97,7 +97,7 @@ class RateLimiter:
             trial.total = log.total
         sim = RateLimiter(guard=self._span - 1.0)
         sim._logs[key] = trial
-        times = []
+        times: list[float] = []
         for cost in costs:
             at = times[-1] if times else now  # in order: none overtakes the one before
             while (wait := sim.reserve(key, rate, cost, at)) > 0:

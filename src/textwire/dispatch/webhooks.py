@@ -156,6 +156,21 @@ class WebhookDeliverer:
             .order_by(w.c.next_attempt_at)
             .limit(limit)
         )
+        async with self.rt.db.read() as conn:
+            idle = (
+                await conn.scalar(
+                    select(w.c.id)
+                    .where(
+                        w.c.next_attempt_at.is_not(None),
+                        w.c.next_attempt_at <= now,
+                        or_(w.c.lease_until.is_(None), w.c.lease_until < now),
+                    )
+                    .limit(1)
+                )
+                is None
+            )
+        if idle:  # no write transaction (no SQLite write lock) when there is nothing to do
+            return []
         if self.rt.db.skip_locked:
             due = due.with_for_update(skip_locked=True)
         stmt = (

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, literal, or_, select, update
 
 from textwire import segments
 from textwire import tables as t
@@ -103,6 +103,13 @@ class Worker:
             .order_by(m.c.next_attempt_at)
             .limit(self.rt.settings.worker_batch_size)
         )
+        if not await _exists(
+            self.rt,
+            m.c.next_attempt_at.is_not(None),
+            m.c.next_attempt_at <= now,
+            or_(m.c.lease_until.is_(None), m.c.lease_until < now),
+        ):
+            return []
         if self.rt.db.skip_locked:
             due = due.with_for_update(skip_locked=True)
         stmt = (
@@ -170,7 +177,7 @@ class Worker:
         post += await self._hand_over(handover)
         post += self._reschedule(waiting)
         async with self.rt.db.write() as conn:
-            await record(conn, self.rt, post)
+            await record(conn, self.rt, await _unless_overtaken(conn, self.rt, post))
         return len(rows)
 
     def _reschedule(self, waiting: list[tuple[dict[str, Any], SenderInfo]]) -> list[Change]:
@@ -381,8 +388,12 @@ class Worker:
 
     async def pump_receipts(self) -> int:
         """Apply the sandbox's due delivery receipts; returns how many."""
+        now = time.time()
+        sm = t.sandbox_messages
+        if not await _exists(self.rt, sm.c.report_at.is_not(None), sm.c.report_at <= now):
+            return 0
         async with self.rt.db.write() as conn:
-            receipts = await SandboxProvider.take_due_receipts(conn, time.time())
+            receipts = await SandboxProvider.take_due_receipts(conn, now)
             await apply_receipts(conn, self.rt, receipts)
         return len(receipts)
 
@@ -403,6 +414,10 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: list[Receipt]) -> Non
         row = current.get(rc.message_sid)
         if row is None or row["status"] not in AWAITING_RECEIPT:
             continue
+        if row["status"] == "sending":
+            # The receipt beat the worker's own record of the hand-over: the message was
+            # sent, so say so first; the worker's later 'sent' then finds it moved on.
+            changes.append(Change(row, "sent", values={"date_sent": rt.clock.now()}))
         changes.append(Change(row, rc.status, error_code=rc.error_code, values=_idle()))
         if rc.status == "undelivered":
             retry = await _fallback_to_long_code(rt, row, rc.error_code)
@@ -417,7 +432,7 @@ async def _fallback_to_long_code(
     """F-SVC-4: a short-code message that ended undelivered goes once more from a long code.
 
     The undelivered attempt stays visible (its event and callback are written first); the
-    message then re-enters the queue with the long code, and ``extra.attempts`` keeps the
+    message then re-enters the queue with the long code, and ``extra.previous_attempts`` keeps the
     first attempt's sender, outcome and price, since both attempts are billed.
     """
     extra = row["extra"] or {}
@@ -458,10 +473,43 @@ async def _fallback_to_long_code(
                 **extra,
                 "fallback_from": row["from_addr"],
                 "selection_rule": picked.rule,
-                "attempts": [*extra.get("attempts", []), first],
+                "previous_attempts": [*extra.get("previous_attempts", []), first],
             },
         },
     )
+
+
+async def _unless_overtaken(conn: Any, rt: Runtime, changes: list[Change]) -> list[Change]:
+    """Drop the status of a hand-over result whose message a receipt already moved on.
+
+    A fast provider (or another worker's receipt pump) can report delivery before the
+    worker records 'sent'; the result's columns still apply, its status must not.
+    """
+    sent = [ch.row["sid"] for ch in changes if ch.status == "sent"]
+    if not sent:
+        return changes
+    m = t.messages
+    query = select(m.c.sid, m.c.status).where(m.c.sid.in_(sent))
+    if not rt.db.is_sqlite:
+        query = query.with_for_update()  # hold them until this transaction records
+    now_status = {sid: status for sid, status in await conn.execute(query)}
+    kept = []
+    for ch in changes:
+        if ch.status == "sent" and now_status.get(ch.row["sid"]) != "sending":
+            values = {k: v for k, v in ch.values.items() if k in ("provider_sid", "price")}
+            kept.append(Change(ch.row, values=values))
+        else:
+            kept.append(ch)
+    return kept
+
+
+async def _exists(rt: Runtime, *where: Any) -> bool:
+    """A cheap indexed read before a claim: an idle worker then takes no write lock (on
+    SQLite the API's writes would otherwise queue behind every poll)."""
+    table = where[0].left.table
+    async with rt.db.read() as conn:
+        found = await conn.scalar(select(literal(1)).select_from(table).where(*where).limit(1))
+    return found is not None
 
 
 def _idle() -> dict[str, Any]:
@@ -490,7 +538,7 @@ def _outbound(row: dict[str, Any], sender: SenderInfo) -> OutboundMessage:
 
 def _attempt(row: dict[str, Any]) -> int:
     """1, or 2 once the long-code fallback re-queued the message."""
-    return len((row["extra"] or {}).get("attempts", [])) + 1
+    return len((row["extra"] or {}).get("previous_attempts", [])) + 1
 
 
 def _ref(row: dict[str, Any]) -> str:

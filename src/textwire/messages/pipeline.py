@@ -244,7 +244,7 @@ def _message_row(
     validity = req.validity_period or (service.validity_period if service else DEFAULT_VALIDITY)
     extra = dict(req.extra)
     if info.text != shortened.text:
-        extra["smart_encoded_replacements"] = len(shortened.text) - len(info.text) or True
+        extra["smart_encoded_replacements"] = len(info.replacements)
     if shortened.record is not None:
         extra["link_shortening"] = shortened.record
     return {

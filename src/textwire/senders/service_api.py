@@ -279,9 +279,10 @@ async def add_to_pool(service: str, kind_path: str, request: Request) -> JSONRes
     await load_service(rt, account_sid, service)
     params = await read_params(request)
     if kind_path == "AlphaSenders":
-        row = await create_sender_row(rt, account_sid, params, value_key=param, service_sid=service)
-        if row["kind"] != "alphanumeric":
+        value = params.get(param) or ""
+        if value.strip().lstrip("+").isdigit():  # checked before anything is written
             raise invalid(param, "must be an alphanumeric sender ID, not a number")
+        row = await create_sender_row(rt, account_sid, params, value_key=param, service_sid=service)
         return JSONResponse(pool_resource(request, kind_path, row), status_code=201)
     sid = params.get(param)
     if not sid:

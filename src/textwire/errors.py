@@ -22,6 +22,7 @@ CATALOGUE: Final[dict[int, ErrorKind]] = {
     for k in [
         ErrorKind(20001, 400, "Invalid parameter"),
         ErrorKind(20003, 401, "Authenticate"),
+        ErrorKind(20004, 405, "Method not allowed"),
         ErrorKind(20404, 404, "The requested resource was not found"),
         ErrorKind(20409, 409, "Conflict"),
         ErrorKind(20413, 413, "Request body too large"),

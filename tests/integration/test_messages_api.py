@@ -335,3 +335,10 @@ def test_scheduling_rules_and_cancel(
     with pytest.raises(TwilioRestException) as err:
         client.messages(msg.sid).update(status="canceled")
     assert err.value.code == 35119
+
+
+def test_unknown_routes_and_methods_get_twilio_codes(server: LiveServer) -> None:
+    missing = httpx.get(f"{server.url}/2010-04-01/Nope.json")
+    assert missing.status_code == 404 and missing.json()["code"] == 20404
+    wrong = httpx.put(f"{server.url}/v1/Services")
+    assert wrong.status_code == 405 and wrong.json()["code"] == 20004

@@ -88,7 +88,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = 20404 if exc.status_code == 404 else exc.status_code
+        # Twilio's codes: 20404 not found, 20004 method not allowed.
+        code = {404: 20404, 405: 20004}.get(exc.status_code, exc.status_code)
         detail = (
             f"The requested resource {request.url.path} was not found"
             if exc.status_code == 404

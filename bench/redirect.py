@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,10 +226,10 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"server at {url} did not come up")
 
 
-def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait: float = 30) -> int:
     proc.send_signal(sig)
     try:
-        return proc.wait(30)
+        return proc.wait(wait)
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait()
@@ -288,7 +289,9 @@ async def bench(args: argparse.Namespace) -> int:
     finally:
         stop(web, signal.SIGQUIT)
         stop(asgi)
-        exit_code = stop(textwire)  # graceful: flushes every buffered click
+        stopping = time.monotonic()
+        exit_code = stop(textwire, wait=600)  # graceful: flushes every buffered click
+        drain = time.monotonic() - stopping
     redirects = sum(r.requests - r.non_3xx for r in [warm[1], *(tw for _, tw in rounds)])
     stored = await count_clicks(settings)
     shutil.rmtree(work, ignore_errors=True)
@@ -323,7 +326,7 @@ async def bench(args: argparse.Namespace) -> int:
     lost = max(0, redirects - stored)
     print(
         f"clicks: {redirects:,} redirects counted by wrk, {stored:,} clicks stored after the "
-        f"graceful stop (exit {exit_code}); lost: {lost}"
+        f"graceful stop (exit {exit_code}, {drain:.1f} s); lost: {lost}"
     )
     p99 = max(t.p99_ms for _, t in rounds)
     print(

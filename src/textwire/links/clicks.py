@@ -35,8 +35,6 @@ CLICK_COLUMNS = (
     "slug", "account_sid", "message_sid", "service_sid", "campaign_sid", "to_addr",
     "clicked_at", "method", "ip", "user_agent", "browser", "os", "device_type", "is_bot", "bot",
 )  # fmt: skip
-# SQLAlchemy's SQLite DATETIME storage format (what ``UTCDateTime`` reads back).
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +189,12 @@ class ClickRecorder:
         self, batch: Sequence[PendingClick]
     ) -> tuple[list[tuple[Any, ...]], list[PendingClick]]:
         rows, human = [], []
+        seen: dict[tuple[str | None, str], ClientInfo] = {}  # a batch repeats its agents
         for click in batch:
-            info = self._classifier.classify(click.user_agent, click.method)
+            key = (click.user_agent, click.method)
+            info = seen.get(key)
+            if info is None:
+                info = seen[key] = self._classifier.classify(click.user_agent, click.method)
             rows.append(_click_row(click, info, self._sqlite))
             if not info.is_bot:
                 human.append(click)
@@ -247,6 +249,7 @@ def _click_row(click: PendingClick, info: ClientInfo, sqlite: bool) -> tuple[Any
     """One ``link_clicks`` row in ``CLICK_COLUMNS`` order, as the driver takes it."""
     target = click.target
     at = datetime.fromtimestamp(click.at, UTC).replace(tzinfo=None)  # naive UTC, as stored
+    # SQLite stores DATETIME as "YYYY-MM-DD HH:MM:SS[.ffffff]" text, which isoformat writes.
     return (
         target.slug,
         target.account_sid,
@@ -254,7 +257,7 @@ def _click_row(click: PendingClick, info: ClientInfo, sqlite: bool) -> tuple[Any
         target.service_sid,
         target.campaign_sid,
         target.to_addr,
-        at.strftime(SQLITE_DATETIME) if sqlite else at,
+        at.isoformat(" ") if sqlite else at,
         click.method,
         click.ip,
         (click.user_agent or "")[:MAX_STORED_USER_AGENT] or None,

@@ -102,6 +102,14 @@ class Ingest:
             sids = {ref["message_sid"] for ref in known}
             parts: dict[str, list[Any]] = defaultdict(list)
             if sids:
+                # Parts' receipts arrive side by side: take the messages' row locks so the
+                # last part's transaction sees the others' committed part statuses.
+                await conn.execute(
+                    select(m.c.sid)
+                    .where(m.c.sid.in_(sorted(sids)))
+                    .order_by(m.c.sid)
+                    .with_for_update()
+                )
                 for part_row in (
                     await conn.execute(select(refs).where(refs.c.message_sid.in_(list(sids))))
                 ).mappings():

@@ -9,12 +9,15 @@ pool for both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy import ClauseElement, Executable, event
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -40,6 +43,101 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+@dataclass(frozen=True)
+class _Bulk:
+    """A statement compiled once for driver-level executemany over rows of one shape.
+
+    ``slots[j]`` is the position of the row's ``keys[j]`` among the statement's
+    parameters; ``fixed`` holds the values of parameters the statement binds itself
+    (``submissions + 1``, ``lease_until = NULL``), already converted.
+    """
+
+    sql: str
+    size: int
+    keys: tuple[str, ...]
+    slots: tuple[int, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    fixed: tuple[tuple[int, Any], ...]
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        take = itemgetter(*self.keys)
+        single = len(self.keys) == 1
+        convert = [(j, p) for j, p in enumerate(self.processors) if p is not None]
+        in_order = not self.fixed and self.slots == tuple(range(self.size))
+        template: list[Any] = [None] * self.size
+        for i, value in self.fixed:
+            template[i] = value
+        # A batch mostly shares its timestamps: convert each distinct one once.
+        memo: dict[tuple[datetime, Any], Any] = {}
+        out: list[tuple[Any, ...]] = []
+        for row in rows:
+            got = [take(row)] if single else list(take(row))
+            for j, process in convert:
+                value = got[j]
+                if type(value) is datetime:
+                    key = (value, value.tzinfo)
+                    if key not in memo:
+                        memo[key] = process(value)
+                    got[j] = memo[key]
+                else:
+                    got[j] = process(value)
+            if in_order:
+                out.append(tuple(got))
+                continue
+            values = template.copy()
+            for j, slot in enumerate(self.slots):
+                values[slot] = got[j]
+            out.append(tuple(values))
+        return out
+
+
+def _compile_bulk(dialect: Dialect, stmt: Executable, keys: tuple[str, ...]) -> _Bulk | None:
+    """``stmt`` ready for driver executemany, or None when SQLAlchemy must run it itself."""
+    assert isinstance(stmt, ClauseElement)
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+    if (
+        not compiled.positional
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.effective_returning
+    ):
+        return None
+    names: list[str] = list(compiled.positiontup)
+    if len(set(names)) != len(names):
+        return None  # a parameter used twice: leave the bookkeeping to SQLAlchemy
+
+    def processor(name: str) -> Callable[[Any], Any] | None:
+        bind_type = compiled.binds[name].type
+        process: Callable[[Any], Any] | None = bind_type.dialect_impl(dialect).bind_processor(
+            dialect
+        )
+        return process
+
+    taken = [name for name in names if name in keys]
+    fixed: list[tuple[int, Any]] = []
+    for i, name in enumerate(names):
+        if name in keys:
+            continue
+        bind = compiled.binds[name]
+        if bind.required or bind.callable is not None:
+            return None
+        process = processor(name)
+        value = bind.effective_value
+        fixed.append((i, process(value) if process is not None else value))
+    if not taken:
+        return None
+    return _Bulk(
+        sql=str(compiled),
+        size=len(names),
+        keys=tuple(taken),
+        slots=tuple(names.index(name) for name in taken),
+        processors=tuple(processor(name) for name in taken),
+        fixed=tuple(fixed),
+    )
+
+
 class Database:
     """The process's access to storage: ``write()`` and ``read()`` transactions."""
 
@@ -54,6 +152,7 @@ class Database:
             self.reader = self.writer
         # One writer at a time within this process; SQLite's lock covers other processes.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._bulk: dict[tuple[str, tuple[str, ...]], _Bulk | None] = {}
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -68,6 +167,36 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.reader.connect() as conn:
             yield conn
+
+    async def executemany(
+        self,
+        conn: AsyncConnection,
+        stmt: Executable,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        key: str,
+    ) -> None:
+        """``await conn.execute(stmt, rows)`` for an INSERT or UPDATE, minus the per-row work.
+
+        Over many rows SQLAlchemy builds a parameter dict for every row and runs every value
+        through its type's bind processor; on the dispatch path that was the largest single
+        cost. Here ``stmt`` is compiled once per ``key`` and row shape (every row must have
+        the same keys), values go through the same bind processors SQLAlchemy would use, and
+        the driver's executemany gets the rows: the same SQL and the same values. A statement
+        that needs more (Python-side defaults, expanding IN, RETURNING, a driver with named
+        parameters) is left to SQLAlchemy.
+        """
+        if not rows:
+            return
+        shape = (key, tuple(rows[0]))
+        if shape in self._bulk:
+            bulk = self._bulk[shape]
+        else:
+            bulk = self._bulk[shape] = _compile_bulk(conn.dialect, stmt, shape[1])
+        if bulk is None:
+            await conn.execute(stmt, list(rows))
+            return
+        await conn.exec_driver_sql(bulk.sql, bulk.parameters(rows))
 
     @property
     def skip_locked(self) -> bool:

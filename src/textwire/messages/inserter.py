@@ -58,9 +58,13 @@ class MessageInserter:
         for _, _, extra, _ in batch:
             for table, row in extra:
                 others.setdefault(table, []).append(row)
+        messages = [m for m, _, _, _ in batch]
+        events = [e for _, e, _, _ in batch]
         async with self._db.write() as conn:
-            await conn.execute(insert(t.messages), [m for m, _, _, _ in batch])
-            await conn.execute(insert(t.message_events), [e for _, e, _, _ in batch])
+            await self._db.executemany(conn, insert(t.messages), messages, key="messages.insert")
+            await self._db.executemany(
+                conn, insert(t.message_events), events, key="message_events.insert"
+            )
             for table, rows in others.items():
                 await conn.execute(insert(table), rows)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
     merged: dict[str, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
     hooks: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
     for ch in changes:
         sid = ch.row["sid"]
         values = merged.setdefault(sid, {"date_updated": now})
@@ -49,7 +51,7 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
         events.append(
             {"message_sid": sid, "status": ch.status, "error_code": ch.error_code, "at": now}
         )
-        rt.metrics.transitions.labels(ch.status).inc()
+        counts[ch.status] += 1
         url = ch.row.get("status_callback")
         if url and ch.callback:
             params = status_callback_params({**ch.row, **values}, ch.status, ch.error_code, now)
@@ -64,14 +66,15 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
                     now=now,
                 )
             )
+    for status, n in counts.items():
+        rt.metrics.transitions.labels(status).inc(n)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for sid, values in merged.items():
-        groups.setdefault(tuple(sorted(values)), []).append({**values, "_sid": sid})
+        cols = tuple(sorted(values))
+        groups.setdefault(cols, []).append({**{c: values[c] for c in cols}, "_sid": sid})
     m = t.messages
     for cols, params_list in groups.items():
         stmt = update(m).where(m.c.sid == bindparam("_sid")).values({c: bindparam(c) for c in cols})
-        await conn.execute(stmt, params_list)
-    if events:
-        await conn.execute(insert(t.message_events), events)
-    if hooks:
-        await conn.execute(insert(t.webhooks), hooks)
+        await rt.db.executemany(conn, stmt, params_list, key="messages.update_by_sid")
+    await rt.db.executemany(conn, insert(t.message_events), events, key="message_events.insert")
+    await rt.db.executemany(conn, insert(t.webhooks), hooks, key="webhooks.insert")

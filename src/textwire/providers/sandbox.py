@@ -104,7 +104,9 @@ class SandboxProvider:
             )
         if rows:
             async with self._db.write() as conn:
-                await conn.execute(self._upsert(), rows)
+                await self._db.executemany(
+                    conn, self._upsert(), rows, key="sandbox_messages.upsert"
+                )
         return results
 
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:

@@ -6,8 +6,9 @@ How a sync runs, and why it is atomic and flat in memory:
    killed CLI, a dropped upload) is marked ``interrupted`` and its rows deleted: the newest
    sync wins.
 2. The file is parsed in a stream (:mod:`textwire.consent.csvsync`, duplicates left to the
-   store) and loaded into a TEMP staging table, 200,000 rows at a time: ``executemany`` on
-   SQLite, ``COPY`` (asyncpg's ``copy_records_to_table``) on PostgreSQL. A temp table belongs
+   store) and loaded into a TEMP staging table, 200,000 rows at a time: one
+   ``INSERT … SELECT value FROM json_each(?)`` on SQLite, ``COPY`` in text format (asyncpg's
+   ``copy_to_table``) on PostgreSQL. A temp table belongs
    to this connection only and disappears with it, so a killed sync leaves no staging rows.
 3. The staging rows become the run's rows in ``subscribers`` (one per distinct number),
    through a sort, not a per-row primary-key probe: on SQLite an index on
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,8 +93,9 @@ class _Loader:
         if self.pg:
             driver = self.conn.connection.driver_connection
             assert driver is not None
-            records = [(n,) for n in numbers]
-            await_only(driver.copy_records_to_table("tw_stage", records=records))
+            # COPY's text format: valid E.164 needs no escaping, so one C join builds it.
+            data = io.BytesIO(("\n".join(numbers) + "\n").encode())
+            await_only(driver.copy_to_table("tw_stage", source=data, format="text"))
         else:
             # Valid E.164 needs no JSON escaping; one statement binds the whole batch.
             self.conn.exec_driver_sql(

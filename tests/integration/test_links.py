@@ -8,6 +8,7 @@ import re
 import time
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from tests.links_support import ANDROID, DESKTOP, IPHONE, WHATSAPP, LinkCtx
@@ -281,6 +282,12 @@ def test_F_LINK_9_analytics_per_recipient_service_and_paged_clicks(server: LiveS
     assert page0["meta"]["next_page_url"] and page1["meta"]["next_page_url"] is None
     only = ctx.get("/v1/LinkShortening/Clicks", To="+14155550101")["clicks"]
     assert [c["browser"] for c in only] == ["Chrome"]
+    filtered = ctx.get("/v1/LinkShortening/Clicks", To="+14155550100", PageSize="2")
+    assert len(filtered["clicks"]) == 2
+    next_page = filtered["meta"]["next_page_url"]
+    assert "To=%2B14155550100" in next_page
+    rest = httpx.get(next_page, auth=ctx.auth).json()["clicks"]
+    assert [c["to"] for c in rest] == ["+14155550100"]
     r = ctx.request("GET", "/v1/LinkShortening/Analytics/Planets/x")
     assert r.status_code == 404
     other = LinkCtx(server)  # another account sees none of it

@@ -13,6 +13,7 @@ import logging
 import socket
 from datetime import timedelta
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -596,6 +597,16 @@ async def scoped_analytics(kind: str, value: str, request: Request) -> JSONRespo
     return JSONResponse({"account_sid": account_sid, "scope": kind, "id": value, **body})
 
 
+CLICK_FILTERS: Final = (
+    "Slug",
+    "MessageSid",
+    "To",
+    "MessagingServiceSid",
+    "CampaignSid",
+    "IncludeBots",
+)
+
+
 @router.get(f"{ROOT}/Clicks")
 async def list_clicks(request: Request) -> JSONResponse:
     """Individual clicks, oldest first; filter by ``Slug``, ``MessageSid``, ``To``,
@@ -614,4 +625,11 @@ async def list_clicks(request: Request) -> JSONResponse:
     items, more = await analytics.clicks(
         rt.db, scope, include_bots=_include_bots(params), page=page, size=size
     )
-    return JSONResponse(v1_page(request, "clicks", f"{ROOT}/Clicks", items, page, size, more))
+    body = v1_page(request, "clicks", f"{ROOT}/Clicks", items, page, size, more)
+    kept = urlencode([(k, v) for k in CLICK_FILTERS if (v := params.get(k)) is not None])
+    if kept:  # page links keep the filters
+        meta = body["meta"]
+        for name in ("first_page_url", "previous_page_url", "next_page_url", "url"):
+            if meta[name]:
+                meta[name] = meta[name].replace("?", f"?{kept}&", 1)
+    return JSONResponse(body)

@@ -219,6 +219,9 @@ class Ingest:
                     )
             except IntegrityError:
                 pass  # a repeated part (the SMSC re-sent it): keep the first
+        # Parts arrive side by side: look in a new transaction, which sees every part
+        # committed so far; whoever deletes the complete set assembles the message.
+        async with self.rt.db.write() as conn:
             stored = list(
                 (
                     await conn.execute(select(ip.c.seq, ip.c.text).where(key).order_by(ip.c.seq))
@@ -226,7 +229,9 @@ class Ingest:
             )
             if len({s.seq for s in stored}) < part.total:
                 return None
-            await conn.execute(delete(ip).where(key))
+            taken = await conn.execute(delete(ip).where(key))
+            if taken.rowcount < len(stored):
+                return None  # another part's transaction took them first
         body = "".join(s.text for s in stored)
         return await self.inbound(
             integration_sid,

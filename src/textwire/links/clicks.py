@@ -31,10 +31,6 @@ from textwire.links.useragent import ClientInfo, UserAgentClassifier
 log = logging.getLogger("textwire.links.clicks")
 
 MAX_STORED_USER_AGENT = 1024
-CLICK_COLUMNS = (
-    "slug", "account_sid", "message_sid", "service_sid", "campaign_sid", "to_addr",
-    "clicked_at", "method", "ip", "user_agent", "browser", "os", "device_type", "is_bot", "bot",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +97,6 @@ class ClickRecorder:
         self._lock = asyncio.Lock()
         self.received = 0
         self.written = 0
-        # Clicks are inserted with the driver's executemany on plain tuples: SQLAlchemy's
-        # per-row parameter processing cost more than everything else a click costs.
-        self._sqlite = db.is_sqlite
-        marks = (
-            ["?"] * len(CLICK_COLUMNS)
-            if db.is_sqlite
-            else [f"${i}" for i in range(1, len(CLICK_COLUMNS) + 1)]
-        )
-        self._insert_sql = (
-            f"INSERT INTO {lt.link_clicks.name} ({', '.join(CLICK_COLUMNS)}) "
-            f"VALUES ({', '.join(marks)})"
-        )
 
     @property
     def pending(self) -> int:
@@ -181,13 +165,15 @@ class ClickRecorder:
         rows, human = await asyncio.to_thread(self._rows, batch)
         hooks = await self._webhooks(human) if human else []
         async with self._db.write() as conn:
-            await conn.exec_driver_sql(self._insert_sql, rows)
+            # The driver's executemany: SQLAlchemy's per-row parameter work cost more than
+            # everything else a click costs.
+            await self._db.executemany(conn, insert(lt.link_clicks), rows, key="link_clicks.insert")
             if hooks:
                 await conn.execute(insert(t.webhooks), hooks)
 
     def _rows(
         self, batch: Sequence[PendingClick]
-    ) -> tuple[list[tuple[Any, ...]], list[PendingClick]]:
+    ) -> tuple[list[dict[str, Any]], list[PendingClick]]:
         rows, human = [], []
         seen: dict[tuple[str | None, str], ClientInfo] = {}  # a batch repeats its agents
         for click in batch:
@@ -195,7 +181,7 @@ class ClickRecorder:
             info = seen.get(key)
             if info is None:
                 info = seen[key] = self._classifier.classify(click.user_agent, click.method)
-            rows.append(_click_row(click, info, self._sqlite))
+            rows.append(_click_row(click, info))
             if not info.is_bot:
                 human.append(click)
         return rows, human
@@ -245,25 +231,22 @@ class ClickRecorder:
         return hooks
 
 
-def _click_row(click: PendingClick, info: ClientInfo, sqlite: bool) -> tuple[Any, ...]:
-    """One ``link_clicks`` row in ``CLICK_COLUMNS`` order, as the driver takes it."""
+def _click_row(click: PendingClick, info: ClientInfo) -> dict[str, Any]:
     target = click.target
-    at = datetime.fromtimestamp(click.at, UTC).replace(tzinfo=None)  # naive UTC, as stored
-    # SQLite stores DATETIME as "YYYY-MM-DD HH:MM:SS[.ffffff]" text, which isoformat writes.
-    return (
-        target.slug,
-        target.account_sid,
-        target.message_sid,
-        target.service_sid,
-        target.campaign_sid,
-        target.to_addr,
-        at.isoformat(" ") if sqlite else at,
-        click.method,
-        click.ip,
-        (click.user_agent or "")[:MAX_STORED_USER_AGENT] or None,
-        info.browser[:64],
-        info.os[:64],
-        info.device_type,
-        info.is_bot,
-        info.bot[:64] if info.bot else None,
-    )
+    return {
+        "slug": target.slug,
+        "account_sid": target.account_sid,
+        "message_sid": target.message_sid,
+        "service_sid": target.service_sid,
+        "campaign_sid": target.campaign_sid,
+        "to_addr": target.to_addr,
+        "clicked_at": datetime.fromtimestamp(click.at, UTC),
+        "method": click.method,
+        "ip": click.ip,
+        "user_agent": (click.user_agent or "")[:MAX_STORED_USER_AGENT] or None,
+        "browser": info.browser[:64],
+        "os": info.os[:64],
+        "device_type": info.device_type,
+        "is_bot": info.is_bot,
+        "bot": info.bot[:64] if info.bot else None,
+    }

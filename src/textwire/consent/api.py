@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -212,7 +212,9 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
-async def _consent_change(request: Request, status: str) -> JSONResponse:
+async def _consent_change(
+    request: Request, status: Literal["subscribed", "unsubscribed"]
+) -> JSONResponse:
     rt = runtime(request)
     account = await _v2_account(rt, request)
     data = _json_object(await read_body(request))
@@ -256,7 +258,7 @@ async def _consent_change(request: Request, status: str) -> JSONResponse:
                 f"Invalid parameter 'identifier.value': contact {sid} has no phone number "
                 "to record SMS consent for",
             )
-        await record(conn, account, phones, scope, status, "api", now)  # type: ignore[arg-type]
+        await record(conn, account, phones, scope, status, "api", now)
     rt.consent.invalidate(account)
     return JSONResponse(
         {

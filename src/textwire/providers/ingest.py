@@ -289,6 +289,12 @@ class Ingest:
             "date_updated": now,
             "date_sent": now,
         }
+        if sms.provider_ref and await self._seen(integration_sid, sms.provider_ref):
+            log.info(
+                "repeated inbound message ignored",
+                extra={"integration": integration_sid, "ref": sms.provider_ref},
+            )
+            return None
         extra_params = await on_inbound(rt, row)  # keyword handling (consent) hooks in here
         target = await self._forward_target(row)
         async with rt.db.write() as conn:
@@ -338,6 +344,17 @@ class Ingest:
                 )
         rt.metrics.transitions.labels("received").inc()
         return sid
+
+    async def _seen(self, integration_sid: str, provider_ref: str) -> bool:
+        refs = pt.provider_refs
+        async with self.rt.db.read() as conn:
+            found = await conn.scalar(
+                select(refs.c.message_sid).where(
+                    refs.c.integration_sid == integration_sid,
+                    refs.c.provider_ref == f"in:{provider_ref}"[:80],
+                )
+            )
+        return found is not None
 
     async def _forward_target(self, row: dict[str, Any]) -> str | None:
         """The service's inbound URL, the number's own URL, or None (store only)."""

@@ -289,7 +289,7 @@ class RoutedProvider:
         """
         if not sids:
             return {}
-        first = {ref: ref for ref in sids if "#" not in ref}
+        first = [ref for ref in sids if "#" not in ref]
         refs = pt.provider_refs
         rows: list[Any] = []
         if first:
@@ -299,7 +299,7 @@ class RoutedProvider:
                         await conn.execute(
                             select(
                                 refs.c.message_sid, refs.c.provider_ref, refs.c.integration_sid
-                            ).where(refs.c.message_sid.in_(list(first)), refs.c.part == 0)
+                            ).where(refs.c.message_sid.in_(first), refs.c.part == 0)
                         )
                     ).all()
                 )

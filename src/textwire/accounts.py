@@ -6,6 +6,7 @@ encrypted (to sign the callbacks we send, which needs the token itself).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -117,11 +118,29 @@ class Authenticator:
         self._db = db
         self._cache: dict[str, _Credential | None] = {}
         self._expiry: dict[str, float] = {}
+        # When a cached credential expires under load, the requests in flight share one read.
+        self._loading: dict[str, asyncio.Task[_Credential | None]] = {}
 
     async def _lookup(self, username: str) -> _Credential | None:
         now = time.monotonic()
         if username in self._cache and self._expiry[username] > now:
             return self._cache[username]
+        task = self._loading.get(username)
+        if task is None:
+            task = asyncio.create_task(self._fetch(username))
+            self._loading[username] = task
+            task.add_done_callback(lambda done: self._loaded(username, done))
+        # Shielded: a caller that goes away must not cancel the read the others wait for.
+        return await asyncio.shield(task)
+
+    def _loaded(self, username: str, task: asyncio.Task[_Credential | None]) -> None:
+        if self._loading.get(username) is task:
+            del self._loading[username]
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter went away
+
+    async def _fetch(self, username: str) -> _Credential | None:
+        now = time.monotonic()
         cred: _Credential | None = None
         async with self._db.read() as conn:
             if username.startswith("AC"):

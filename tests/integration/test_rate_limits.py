@@ -26,11 +26,12 @@ from textwire.senders.api import create_sender_row
 SENDERS = {"+14155550101": (5, 40), "+14155550102": (10, 80)}  # value: (MPS, messages)
 
 
-async def _backlog(settings: Settings) -> None:
+async def _backlog(settings: Settings, senders: list[tuple[str, int, int]]) -> None:
+    """Senders (value, MPS) and their queued messages, queued in the order given."""
     rt = await open_runtime(settings)
     try:
         acct = await create_account(rt.db, rt.box, rt.clock, "rates")
-        for value, (mps, count) in SENDERS.items():
+        for value, mps, count in senders:
             await create_sender_row(
                 rt, acct.account_sid, Params([("Sender", value), ("Mps", str(mps))])
             )
@@ -83,7 +84,7 @@ async def _delivered(settings: Settings) -> int:
 
 
 def test_two_workers_never_exceed_a_senders_mps_and_keep_it_busy(settings: Settings) -> None:
-    asyncio.run(_backlog(settings))
+    asyncio.run(_backlog(settings, [(v, mps, n) for v, (mps, n) in SENDERS.items()]))
     total = sum(count for _, count in SENDERS.values())
     workers = [_worker(settings), _worker(settings)]
     try:
@@ -111,35 +112,9 @@ def test_two_workers_never_exceed_a_senders_mps_and_keep_it_busy(settings: Setti
         assert utilisation >= 0.95, (sender, utilisation)
 
 
-async def _mixed_backlog(settings: Settings) -> None:
-    """A slow long code's big backlog queued first, then a short code's messages."""
-    rt = await open_runtime(settings)
-    try:
-        acct = await create_account(rt.db, rt.box, rt.clock, "mixed")
-        for value, mps in (("+14155550101", "1"), ("60006", "100")):
-            await create_sender_row(rt, acct.account_sid, Params([("Sender", value), ("Mps", mps)]))
-        for value, count in (("+14155550101", 600), ("60006", 50)):
-            await asyncio.gather(
-                *(
-                    send(
-                        rt,
-                        SendRequest(
-                            account_sid=acct.account_sid,
-                            to="+14155550100",
-                            from_=value,
-                            body=f"n{i}",
-                        ),
-                    )
-                    for i in range(count)
-                )
-            )
-    finally:
-        await rt.close()
-
-
 def test_short_codes_are_not_starved_by_a_slow_long_codes_backlog(settings: Settings) -> None:
     """Issue 5 item 5: every short-code message goes before the 1-MPS long code's 5th."""
-    asyncio.run(_mixed_backlog(settings))
+    asyncio.run(_backlog(settings, [("+14155550101", 1, 600), ("60006", 100, 50)]))
     worker = _worker(settings)
     try:
         deadline = time.monotonic() + 90

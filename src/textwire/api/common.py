@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sqlalchemy import Table, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from textwire.api.auth import authenticate
 from textwire.api.params import Params
+from textwire.errors import not_found
 from textwire.runtime import Runtime
 
 
@@ -70,3 +72,23 @@ def v1_page(
             "key": key,
         },
     }
+
+
+async def fetch_owned(
+    rt: Runtime, table: Table, sid: str, account_sid: str, what: str
+) -> dict[str, Any]:
+    """The row ``sid`` of ``table`` if it belongs to ``account_sid``; 20404 otherwise, so
+    another account's resources look exactly like missing ones."""
+    async with rt.db.read() as conn:
+        row = (
+            (
+                await conn.execute(
+                    select(table).where(table.c.sid == sid, table.c.account_sid == account_sid)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise not_found(what, sid)
+    return dict(row)

@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, or_, select, update
 
 from textwire import tables as t
 from textwire.api.auth import authenticate, check_path_account
-from textwire.api.common import FastJSONResponse
+from textwire.api.common import FastJSONResponse, fetch_owned
 from textwire.api.params import Params, parse_datetime, read_params
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
@@ -61,21 +61,7 @@ async def create_message(account: str, request: Request) -> FastJSONResponse:
 
 
 async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
-    async with rt.db.read() as conn:
-        row = (
-            (
-                await conn.execute(
-                    select(t.messages).where(
-                        t.messages.c.sid == sid, t.messages.c.account_sid == account_sid
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise not_found("Message", sid)
-    return dict(row)
+    return await fetch_owned(rt, t.messages, sid, account_sid, "Message")
 
 
 @router.get(BASE + "/{sid}.json")

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from textwire import tables as t
 from textwire.accounts import default_integration_sid
-from textwire.api.common import account_of, base_url, page_args, v1_page
+from textwire.api.common import account_of, base_url, fetch_owned, page_args, v1_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
@@ -153,21 +153,7 @@ async def list_senders(request: Request) -> JSONResponse:
 
 
 async def load_sender(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
-    async with rt.db.read() as conn:
-        row = (
-            (
-                await conn.execute(
-                    select(t.senders).where(
-                        t.senders.c.sid == sid, t.senders.c.account_sid == account_sid
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise not_found("Sender", sid)
-    return dict(row)
+    return await fetch_owned(rt, t.senders, sid, account_sid, "Sender")
 
 
 @router.get("/v1/Senders/{sid}")

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
 from textwire import tables as t
-from textwire.api.common import account_of, base_url, page_args, v1_page
+from textwire.api.common import account_of, base_url, fetch_owned, page_args, v1_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
@@ -141,21 +141,7 @@ DEFAULTS: Final = {
 
 
 async def load_service(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
-    async with rt.db.read() as conn:
-        row = (
-            (
-                await conn.execute(
-                    select(t.services).where(
-                        t.services.c.sid == sid, t.services.c.account_sid == account_sid
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise not_found("Service", sid)
-    return dict(row)
+    return await fetch_owned(rt, t.services, sid, account_sid, "Service")
 
 
 @router.post("/v1/Services", status_code=201)

@@ -9,6 +9,7 @@ pool for both.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,12 +19,19 @@ from typing import Any
 
 from sqlalchemy import ClauseElement, Executable, event
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
-def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=False)
+def _sqlite_engine(url: str, *, begin: str, pool_size: int, reset: bool = True) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=False,
+        pool_reset_on_return="rollback" if reset else None,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -38,7 +46,8 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight to aiosqlite: one trip to its thread instead of cursor, execute, close.
+        conn.connection.dbapi_connection.run_async(lambda driver: driver.execute(begin))
 
     return engine
 
@@ -145,7 +154,10 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
+            # Every use of the writer is a transaction that commits or rolls back (a
+            # Connection rolls back what it began when closed), so the pool's extra rollback
+            # on return would only cost a trip to the driver's thread per transaction.
+            self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, reset=False)
             self.reader = _sqlite_engine(url, begin="BEGIN", pool_size=4)
         else:
             self.writer = create_async_engine(url, pool_size=10, max_overflow=10)
@@ -196,7 +208,18 @@ class Database:
         if bulk is None:
             await conn.execute(stmt, list(rows))
             return
-        await conn.exec_driver_sql(bulk.sql, bulk.parameters(rows))
+        params = bulk.parameters(rows)
+        if not self.is_sqlite:
+            await conn.exec_driver_sql(bulk.sql, params)
+            return
+        # aiosqlite's own executemany is one trip to its thread; through SQLAlchemy's adapter
+        # a statement takes three (cursor, execute, close). Same connection, same transaction.
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        try:
+            await driver.executemany(bulk.sql, params)
+        except sqlite3.Error as err:
+            raise DBAPIError.instance(bulk.sql, params, err, sqlite3.Error) from err
 
     @property
     def skip_locked(self) -> bool:

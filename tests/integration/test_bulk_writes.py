@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from textwire import tables as t
 from textwire.accounts import create_account
@@ -183,3 +185,37 @@ async def _upsert_twice(database_url: str) -> list[tuple[str, int]]:
 
 def test_statement_bound_values_are_sent_too(database_url: str) -> None:
     assert [n for _, n in asyncio.run(_upsert_twice(database_url))] == [2, 2, 2]
+
+
+async def _duplicate(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        ev = t.webhooks
+        row = {
+            "id": 7,
+            "account_sid": new_sid("AC"),
+            "message_sid": None,
+            "kind": "status",
+            "url": "https://example.com/cb",
+            "method": "POST",
+            "content_type": "application/x-www-form-urlencoded",
+            "body": "a=b",
+            "headers": {"X-Twilio-Signature": "sig"},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": None,
+            "lease_until": None,
+            "last_status_code": None,
+            "last_error": None,
+            "date_created": NOW,
+            "date_updated": NOW,
+        }
+        async with db.write() as conn:
+            await db.executemany(conn, insert(ev), [row, row], key="test.webhooks.insert")
+    finally:
+        await db.dispose()
+
+
+def test_driver_errors_surface_as_sqlalchemy_errors(database_url: str) -> None:
+    with pytest.raises(IntegrityError):
+        asyncio.run(_duplicate(database_url))

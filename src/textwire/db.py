@@ -71,7 +71,8 @@ class _Bulk:
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         take = itemgetter(*self.keys)
         single = len(self.keys) == 1
-        convert = [(j, p) for j, p in enumerate(self.processors) if p is not None]
+        # (position, processor, what the processor makes of None): NULLs are common.
+        convert = [(j, p, p(None)) for j, p in enumerate(self.processors) if p is not None]
         in_order = not self.fixed and self.slots == tuple(range(self.size))
         template: list[Any] = [None] * self.size
         for i, value in self.fixed:
@@ -81,9 +82,11 @@ class _Bulk:
         out: list[tuple[Any, ...]] = []
         for row in rows:
             got = [take(row)] if single else list(take(row))
-            for j, process in convert:
+            for j, process, null in convert:
                 value = got[j]
-                if type(value) is datetime:
+                if value is None:
+                    got[j] = null
+                elif type(value) is datetime:
                     key = (value, value.tzinfo)
                     if key not in memo:
                         memo[key] = process(value)

@@ -207,18 +207,22 @@ async def count_messages(rt: Runtime) -> int:
         return int(await conn.scalar(select(func.count()).select_from(t.messages)) or 0)
 
 
-def spawn(cmd: list[str], env: dict[str, str], cpu: int | None) -> subprocess.Popen[bytes]:
+def spawn(
+    cmd: list[str], env: dict[str, str], cpu: int | None, log: Path
+) -> subprocess.Popen[bytes]:
+    """Start a server; its output goes to ``log`` (a pipe nobody reads would fill and stall it)."""
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu), *cmd]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+async def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(300):
             if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{err}")
+                output = await asyncio.to_thread(log.read_text)
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{output}")
             try:
                 await client.get(url)
                 return
@@ -266,12 +270,13 @@ async def bench(args: argparse.Namespace, db: BenchDatabase) -> int:
         str(tw_port),
     ]
     trivial_cmd = [sys.executable, __file__, "--trivial-server", str(trivial_port)]
-    server = spawn(textwire_cmd, env, args.server_cpu)
-    trivial = spawn(trivial_cmd, env, args.server_cpu)
     work = Path(tempfile.mkdtemp(prefix="textwire-bench-wrk-"))
+    server_log, trivial_log = work / "textwire.log", work / "trivial.log"
+    server = spawn(textwire_cmd, env, args.server_cpu, server_log)
+    trivial = spawn(trivial_cmd, env, args.server_cpu, trivial_log)
     try:
-        await wait_ready(f"http://127.0.0.1:{tw_port}/healthz", server)
-        await wait_ready(f"http://127.0.0.1:{trivial_port}/docs", trivial)
+        await wait_ready(f"http://127.0.0.1:{tw_port}/healthz", server, server_log)
+        await wait_ready(f"http://127.0.0.1:{trivial_port}/docs", trivial, trivial_log)
         script = write_script(work, account_sid, token)
         send_url = f"http://127.0.0.1:{tw_port}/2010-04-01/Accounts/{account_sid}/Messages.json"
         trivial_url = f"http://127.0.0.1:{trivial_port}/trivial"

@@ -24,7 +24,6 @@ consent data cost one indexed read per send.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textwire.consent import tables as ct
 from textwire.consent.keywords import KeywordConfig, KeywordConfigError
 from textwire.db import Database
+from textwire.snapshots import SnapshotCache
 
 Status = Literal["subscribed", "unsubscribed", "unknown"]
 Source = Literal["api", "sync", "keyword", "import", "identify"]
@@ -172,36 +172,13 @@ class ConsentCache:
 
     def __init__(self, db: Database, ttl: float = 2.0):
         self._db = db
-        self._ttl = ttl
-        self._snapshots: dict[str, AccountConsent] = {}
-        # One load at a time per account: when a snapshot expires under load, every send
-        # in flight needs it at once, and they all share the one read.
-        self._loading: dict[str, asyncio.Task[AccountConsent]] = {}
+        self._cache: SnapshotCache[AccountConsent] = SnapshotCache(self._load, ttl)
 
     def invalidate(self, account_sid: str) -> None:
-        self._snapshots.pop(account_sid, None)
-        self._loading.pop(account_sid, None)  # a load already running may predate the change
+        self._cache.invalidate(account_sid)
 
     async def account(self, account_sid: str) -> AccountConsent:
-        snap = self._snapshots.get(account_sid)
-        if snap is not None and time.monotonic() - snap.loaded_at < self._ttl:
-            return snap
-        task = self._loading.get(account_sid)
-        if task is None:
-            task = asyncio.create_task(self._load(account_sid))
-            self._loading[account_sid] = task
-            task.add_done_callback(lambda done: self._loaded(account_sid, done))
-        # Shielded: a caller that goes away must not cancel the load the others wait for.
-        return await asyncio.shield(task)
-
-    def _loaded(self, account_sid: str, task: asyncio.Task[AccountConsent]) -> None:
-        if self._loading.get(account_sid) is not task:
-            return  # invalidated while loading: the result may be stale
-        del self._loading[account_sid]
-        if not task.cancelled() and task.exception() is None:
-            if len(self._snapshots) > 100_000:
-                self._snapshots.clear()
-            self._snapshots[account_sid] = task.result()
+        return await self._cache.get(account_sid)
 
     async def _load(self, account_sid: str) -> AccountConsent:
         snap = AccountConsent(loaded_at=time.monotonic())

@@ -24,6 +24,7 @@ from textwire.errors import TextwireError, invalid
 from textwire.links import slugs
 from textwire.links import tables as lt
 from textwire.links.rewrite import LINK_MODES, LinkMode, UnknownLinkMode, parse_mode, rewrite
+from textwire.snapshots import SnapshotCache
 
 log = logging.getLogger("textwire.links")
 
@@ -106,23 +107,19 @@ class Shortener:
     def __init__(self, settings: Settings, db: Database, ttl: float = 2.0):
         self._settings = settings
         self._db = db
-        self._ttl = ttl
-        self._snapshots: dict[str, _Snapshot] = {}
+        self._cache: SnapshotCache[_Snapshot] = SnapshotCache(self._load, ttl)
         self._limiter = RateLimiter(window=RATE_WINDOW, guard=0.0)
         self.default_base = default_base_url(settings)
         # Replaceable so a test can force a slug collision; production uses ``secrets``.
         self.new_slug: Callable[[int], str] = slugs.new_slug
 
     def invalidate(self, account_sid: str) -> None:
-        self._snapshots.pop(account_sid, None)
+        self._cache.invalidate(account_sid)
 
     async def service_links(self, account_sid: str, service_sid: str | None) -> ServiceLinks:
         if service_sid is None:
             return ServiceLinks()
-        snap = self._snapshots.get(account_sid)
-        if snap is None or time.monotonic() - snap.loaded_at >= self._ttl:
-            snap = await self._load(account_sid)
-            self._snapshots[account_sid] = snap
+        snap = await self._cache.get(account_sid)
         return snap.services.get(service_sid, ServiceLinks())
 
     async def _load(self, account_sid: str) -> _Snapshot:

@@ -8,7 +8,6 @@ when this process changes the account's senders or services.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from sqlalchemy import select
 
 from textwire import tables as t
 from textwire.db import Database
+from textwire.snapshots import SnapshotCache
 
 
 @dataclass(frozen=True)
@@ -57,34 +57,13 @@ class AccountSnapshot:
 class Directory:
     def __init__(self, db: Database, ttl: float = 2.0):
         self._db = db
-        self._ttl = ttl
-        self._snapshots: dict[str, AccountSnapshot] = {}
-        # One load at a time per account: when a snapshot expires under load, every
-        # request in flight needs it at once, and they all share the one read.
-        self._loading: dict[str, asyncio.Task[AccountSnapshot]] = {}
+        self._cache: SnapshotCache[AccountSnapshot] = SnapshotCache(self._load, ttl)
 
     def invalidate(self, account_sid: str) -> None:
-        self._snapshots.pop(account_sid, None)
-        self._loading.pop(account_sid, None)  # a load already running may predate the change
+        self._cache.invalidate(account_sid)
 
     async def account(self, account_sid: str) -> AccountSnapshot:
-        snap = self._snapshots.get(account_sid)
-        if snap is not None and time.monotonic() - snap.loaded_at < self._ttl:
-            return snap
-        task = self._loading.get(account_sid)
-        if task is None:
-            task = asyncio.create_task(self._load(account_sid))
-            self._loading[account_sid] = task
-            task.add_done_callback(lambda done: self._loaded(account_sid, done))
-        # Shielded: a caller that goes away must not cancel the load the others wait for.
-        return await asyncio.shield(task)
-
-    def _loaded(self, account_sid: str, task: asyncio.Task[AccountSnapshot]) -> None:
-        if self._loading.get(account_sid) is not task:
-            return  # invalidated while loading: the result may be stale
-        del self._loading[account_sid]
-        if not task.cancelled() and task.exception() is None:
-            self._snapshots[account_sid] = task.result()
+        return await self._cache.get(account_sid)
 
     async def _load(self, account_sid: str) -> AccountSnapshot:
         snap = AccountSnapshot(loaded_at=time.monotonic())

@@ -11,8 +11,8 @@ from textwire.errors import TextwireError
 from textwire.runtime import Runtime
 
 
-def _credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """``(username, password)`` of an ``Authorization: Basic …`` header value, else None."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return None
@@ -26,7 +26,12 @@ def _credentials(request: Request) -> tuple[str, str] | None:
 
 async def authenticate(rt: Runtime, request: Request) -> str:
     """The account SID the request acts for; 401 (20003) otherwise."""
-    creds = _credentials(request)
+    return await authenticate_header(rt, request.headers.get("authorization", ""))
+
+
+async def authenticate_header(rt: Runtime, header: str) -> str:
+    """The account SID an ``Authorization`` header value acts for; 401 (20003) otherwise."""
+    creds = basic_credentials(header)
     account = await rt.auth.authenticate(*creds) if creds else None
     if account is None:
         raise TextwireError(

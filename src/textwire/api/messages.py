@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -11,9 +12,15 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import and_, delete, or_, select, update
 
 from textwire import tables as t
-from textwire.api.auth import authenticate, check_path_account
+from textwire.api.auth import authenticate, authenticate_header, check_path_account
 from textwire.api.common import FastJSONResponse, fetch_owned
-from textwire.api.params import Params, parse_datetime, read_params
+from textwire.api.params import (
+    Params,
+    body_params,
+    collect_body,
+    parse_datetime,
+    read_params,
+)
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
 from textwire.messages.serialize import API_VERSION, message_resource
@@ -52,12 +59,40 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
 
 @router.post(BASE + ".json", status_code=201)
 async def create_message(account: str, request: Request) -> FastJSONResponse:
-    rt = _rt(request)
-    account_sid = await authenticate(rt, request)
-    check_path_account(account_sid, account)
-    params = await read_params(request, allow_json=False)
+    """``textwire serve`` answers this route in ``api/hot.py``, below FastAPI, with the same
+    ``create()``; this declaration documents it and is what the hot path is tested against."""
+    headers = request.headers
+    resource = await create(
+        _rt(request),
+        account,
+        authorization=headers.get("authorization", ""),
+        content_type=headers.get("content-type", ""),
+        content_length=headers.get("content-length"),
+        chunks=request.stream(),
+    )
+    return FastJSONResponse(resource, status_code=201)
+
+
+async def create(
+    rt: Runtime,
+    path_account: str,
+    *,
+    authorization: str,
+    content_type: str,
+    content_length: str | None,
+    chunks: AsyncIterator[bytes],
+) -> dict[str, Any]:
+    """Create a message from a raw request; its resource, or the ``TextwireError`` to answer.
+
+    Checked in this order, so every front end fails alike: credentials (20003), the path's
+    account (20404), the body's size and type (20413, 20415), then the message itself.
+    """
+    account_sid = await authenticate_header(rt, authorization)
+    check_path_account(account_sid, path_account)
+    raw = await collect_body(content_length, chunks)
+    params = body_params(raw, content_type, allow_json=False)
     row = await send(rt, send_request_from(account_sid, params))
-    return FastJSONResponse(message_resource(row), status_code=201)
+    return message_resource(row)
 
 
 async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ the native API also takes JSON. Both arrive here as ``Params``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -130,17 +130,22 @@ def _decode_json(raw: bytes) -> Params:
 
 async def read_body(request: Request) -> bytes:
     """The request body, refusing more than ``MAX_BODY_BYTES`` without reading it all."""
-    declared = request.headers.get("content-length")
+    return await collect_body(request.headers.get("content-length"), request.stream())
+
+
+async def collect_body(declared: str | None, chunks: AsyncIterator[bytes]) -> bytes:
+    """A body from its chunks, refusing more than ``MAX_BODY_BYTES`` (20413) by the declared
+    ``Content-Length`` before reading, or by counting as it arrives."""
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TextwireError(20413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise TextwireError(20413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 async def read_params(request: Request, *, allow_json: bool = True) -> Params:
@@ -148,7 +153,12 @@ async def read_params(request: Request, *, allow_json: bool = True) -> Params:
     if request.method in ("GET", "DELETE", "HEAD"):
         return Params(request.query_params.multi_items())
     raw = await read_body(request)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return body_params(raw, request.headers.get("content-type", ""), allow_json=allow_json)
+
+
+def body_params(raw: bytes, content_type: str, *, allow_json: bool = True) -> Params:
+    """The parameters of a POST body by its ``Content-Type`` header; 20415 for another type."""
+    ctype = content_type.split(";")[0].strip().lower()
     if ctype == "application/x-www-form-urlencoded" or (ctype == "" and not raw):
         return _decode_form(raw)
     if ctype == "application/json" and allow_json:

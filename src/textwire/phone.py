@@ -29,6 +29,10 @@ from typing import Final, Literal
 
 import phonenumbers
 
+# region and type in one pass (see _region_and_type); private, so any change in
+# phonenumbers shows in tests/unit/test_phone_fast.py, which compares with number_type().
+from phonenumbers.phonenumberutil import _number_type_helper
+
 SenderKind = Literal["long_code", "short_code", "toll_free", "alphanumeric"]
 
 DEFAULT_MPS: Final[dict[SenderKind, int]] = {
@@ -111,21 +115,90 @@ def parse_phone(value: str) -> PhoneNumber:
         raise InvalidPhoneNumber("must be a string", repr(value))
     text = value.strip()
     _check_e164_shape(text)
-    try:
-        parsed = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(f"not a phone number ({exc._msg})", text) from None
+    parsed = parse_e164_digits(text)
+    if parsed is None:
+        try:
+            parsed = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidPhoneNumber(f"not a phone number ({exc._msg})", text) from None
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhoneNumber("not a possible number for its country code", text)
-    # number_type() is UNKNOWN exactly when is_valid_number() is False: both match the
-    # number against its region's patterns, the costliest step of parsing, so do it once.
-    number_type = phonenumbers.number_type(parsed)
+    region, number_type = _region_and_type(parsed)
     if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
         raise InvalidPhoneNumber("not a valid number in its numbering plan", text)
-    region = phonenumbers.region_code_for_number(parsed)
     if region is None or not _ISO_ALPHA2.fullmatch(region):
         raise InvalidPhoneNumber("must belong to a country (non-geographic range)", text)
     return _phone_number(parsed, region, number_type)
+
+
+def parse_e164_digits(text: str) -> phonenumbers.PhoneNumber | None:
+    """``phonenumbers.parse(text, None)`` for ``+`` and 8–15 digits, in a fraction of its time;
+    None when ``text`` is not that, or when parse() could transform it (then call parse()).
+
+    parse() is general (punctuation, extensions, national and IDD prefixes, ``tel:`` URIs)
+    and that generality is most of its cost. For ``+`` and digits all it does is: take the
+    shortest known country calling code, strip a national prefix if the region's pattern for
+    one matches, and record leading zeros. Every step that could differ is left to parse();
+    ``tests/unit/test_phone_fast.py`` checks the two agree on generated and real numbers.
+    """
+    if not _E164_SHAPE.fullmatch(text) or text[1] == "0":  # no calling code starts with 0
+        return None
+    for size in (1, 2, 3):
+        country_code = int(text[1 : 1 + size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None  # parse() raises INVALID_COUNTRY_CODE
+    # 8-15 digits less a 1-3 digit calling code: always within parse()'s 2-17 digit NSN bounds.
+    national = text[1 + size :]
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_code, phonenumbers.region_code_for_country_code(country_code)
+    )
+    if metadata is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    if prefix and re.match(prefix, national):
+        return None  # parse() may strip a national prefix (or carrier code) here
+    parsed = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    if len(national) > 1 and national[0] == "0":  # Italian-style leading zeros, as parse()
+        parsed.italian_leading_zero = True
+        zeros = len(national) - len(national.lstrip("0"))
+        zeros = min(zeros, len(national) - 1)  # an all-zero number keeps its last 0
+        if zeros != 1:
+            parsed.number_of_leading_zeros = zeros
+    return parsed
+
+
+def _region_and_type(parsed: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
+    """``(region_code_for_number(parsed), number_type(parsed))`` in one pass.
+
+    number_type() starts by calling region_code_for_number(), and for a calling code shared
+    by several regions (+1, +7, +44 …) that finds the region by typing the number against
+    each region's patterns in turn; the type found there is the answer, so it is kept
+    rather than worked out twice more. Same steps and order as phonenumbers' own code.
+    """
+    unknown = phonenumbers.PhoneNumberType.UNKNOWN
+    country_code = parsed.country_code or 0
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions:
+        return None, unknown
+    national = phonenumbers.national_significant_number(parsed)
+    if len(regions) == 1:
+        region: str = regions[0]
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, region
+        )
+        return region, unknown if metadata is None else _number_type_helper(national, metadata)
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if re.match(metadata.leading_digits, national):
+                return region, _number_type_helper(national, metadata)
+        elif (number_type := _number_type_helper(national, metadata)) != unknown:
+            return region, number_type
+    return None, unknown
 
 
 def _check_e164_shape(text: str) -> None:

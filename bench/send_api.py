@@ -88,6 +88,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     server_cpu: float | None = None  # seconds of CPU the server process used meanwhile
+    loop_cpu: float | None = None  # of which its main thread (the event loop)
 
     @property
     def ok_per_second(self) -> float:
@@ -100,11 +101,28 @@ class WrkResult:
             return None
         return self.server_cpu / self.requests * 1e6
 
+    @property
+    def loop_us_per_request(self) -> float | None:
+        """The event loop's share: what bounds one process, as the rest runs on other
+        threads (SQLite's driver thread, mostly outside the GIL)."""
+        if self.loop_cpu is None or not self.requests:
+            return None
+        return self.loop_cpu / self.requests * 1e6
+
 
 def process_cpu(pid: int) -> float | None:
     """User + system CPU seconds of process ``pid`` and its threads (Linux), else None."""
+    return _cpu_seconds(Path(f"/proc/{pid}/stat"))
+
+
+def main_thread_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid``'s main thread (Linux), else None."""
+    return _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def _cpu_seconds(stat: Path) -> float | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -241,10 +259,11 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def report_line(name: str, r: WrkResult) -> str:
-    cpu = r.cpu_us_per_request
+    cpu, loop = r.cpu_us_per_request, r.loop_us_per_request
     return (
         f"{name:<34} {r.ok_per_second:>7,.0f} /s  p50 {r.p50_ms:5.1f} ms  p99 {r.p99_ms:6.1f} ms"
         f"  server CPU {f'{cpu:4.0f} us' if cpu is not None else 'n/a'}/request"
+        f" ({f'{loop:3.0f} us' if loop is not None else 'n/a'} event loop)"
         f"  ({r.requests:,} requests, {r.non_2xx} non-2xx, {r.socket_errors} socket errors)"
     )
 
@@ -282,12 +301,14 @@ async def bench(args: argparse.Namespace, db: BenchDatabase) -> int:
         trivial_url = f"http://127.0.0.1:{trivial_port}/trivial"
 
         def measure(url: str, seconds: int, pid: int) -> WrkResult:
-            before = process_cpu(pid)
+            before, loop_before = process_cpu(pid), main_thread_cpu(pid)
             result = run_wrk(wrk, url, script, args.connections, seconds, args.client_cpu)
-            after = process_cpu(pid)
-            if before is None or after is None:
+            after, loop_after = process_cpu(pid), main_thread_cpu(pid)
+            if before is None or after is None or loop_before is None or loop_after is None:
                 return result
-            return dataclasses.replace(result, server_cpu=after - before)
+            return dataclasses.replace(
+                result, server_cpu=after - before, loop_cpu=loop_after - loop_before
+            )
 
         measure(trivial_url, args.warmup, trivial.pid)
         measure(send_url, args.warmup, server.pid)
@@ -328,13 +349,19 @@ async def bench(args: argparse.Namespace, db: BenchDatabase) -> int:
         f"(best rounds); {ratios[len(ratios) // 2]:.2f} (median of the rounds' ratios)"
     )
     cpus = [(b.cpu_us_per_request, s.cpu_us_per_request) for b, s in rounds]
+    loops = [s.loop_us_per_request for _, s in rounds]
     if all(b is not None and s is not None for b, s in cpus):
         base_cpu = statistics.median(b for b, _ in cpus if b is not None)
         send_cpu = statistics.median(s for _, s in cpus if s is not None)
         print(
             f"server CPU per request (median): trivial {base_cpu:.0f} us, textwire "
-            f"{send_cpu:.0f} us ({send_cpu / base_cpu:.1f}x); at that cost one core serves "
-            f"{1e6 / send_cpu:,.0f} messages/s"
+            f"{send_cpu:.0f} us ({send_cpu / base_cpu:.1f}x)"
+        )
+    if all(loop is not None for loop in loops):
+        loop_cpu = statistics.median(loop for loop in loops if loop is not None)
+        print(
+            f"textwire's event-loop thread: {loop_cpu:.0f} us per message (median); at that "
+            f"cost its one core serves {1e6 / loop_cpu:,.0f} messages/s"
         )
     goal = best_send.ok_per_second >= GOAL
     print(f"goal >= {GOAL:,} messages/s accepted: {'met' if goal else 'NOT met'}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.integration.test_dispatch import Ctx, query
@@ -200,11 +201,15 @@ def test_mms_without_converter_to_a_pool_without_mms_fails(
     assert final["status"] == "failed" and final["error_code"] == 21703
 
 
+@pytest.mark.parametrize("delay", [0.05, 0.0], ids=["stored-receipt", "receipt-with-answer"])
 def test_undelivered_short_code_falls_back_to_a_long_code_once(
-    tmp_path: Path, database_url: str, hook_receiver: Receiver
+    tmp_path: Path, database_url: str, hook_receiver: Receiver, delay: float
 ) -> None:
-    """F-SVC-4: both attempts are visible on the message and in the callbacks."""
-    settings = make_settings(tmp_path / "data", database_url, sandbox_failure_rate=1.0)
+    """F-SVC-4: both attempts are visible on the message and in the callbacks, whether the
+    receipt is read back later or comes with the sandbox's answer (no delay)."""
+    settings = make_settings(
+        tmp_path / "data", database_url, sandbox_failure_rate=1.0, sandbox_delivery_delay=delay
+    )
     server = LiveServer(settings).start()
     try:
         pool = Pool(

@@ -17,10 +17,11 @@ import os
 import socket
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
 from textwire import tables as t
@@ -42,6 +43,29 @@ from textwire.senders.tables import sender_leases
 log = logging.getLogger("textwire.worker")
 
 PRICE_PER_SEGMENT = 0.0079
+# What a tick reads of a claimed row: what selection, hand-over, status callbacks and the
+# long-code fallback use. Fewer columns is less conversion per row (dates and JSON cost most).
+CLAIMED_COLUMNS = (
+    "sid",
+    "account_sid",
+    "service_sid",
+    "sender_sid",
+    "integration_sid",
+    "from_addr",
+    "to_addr",
+    "body",
+    "num_segments",
+    "encoding",
+    "media_urls",
+    "status",
+    "status_callback",
+    "validity_period",
+    "attempts",
+    "price",
+    "extra",
+    "send_at",
+    "date_created",
+)
 MAX_BACKOFF = 300.0
 
 
@@ -67,10 +91,12 @@ class Worker:
         # When the earliest row held back by a rate limit comes due: the loop wakes then
         # rather than a poll later, so a busy sender loses no time between its windows.
         self._next_due: float | None = None
+        self.loops = 0  # turns of ``run``'s loop, for benchmarks and debugging
 
     async def run(self, stop: asyncio.Event) -> None:
         self.rt.providers.start()  # SMPP binds stay up for receipts and inbound messages
         while not stop.is_set():
+            self.loops += 1
             try:
                 done = await self.tick()
                 done += await self.pump_receipts()
@@ -85,7 +111,7 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), pause)
 
-    async def _claim(self) -> list[Any]:
+    async def _claim(self) -> list[dict[str, Any]]:
         m = t.messages
         now = time.time()
         held_elsewhere = select(sender_leases.c.sender_sid).where(
@@ -116,14 +142,15 @@ class Worker:
             update(m)
             .where(m.c.sid.in_(due.scalar_subquery()))
             .values(lease_until=now + self.rt.settings.lease_seconds, lease_owner=self.owner)
-            .returning(m)
+            .returning(*(m.c[name] for name in CLAIMED_COLUMNS))
         )
         async with self.rt.db.write() as conn:
-            return list((await conn.execute(stmt)).mappings().all())
+            claimed = (await conn.execute(stmt)).all()
+        return [dict(zip(CLAIMED_COLUMNS, row, strict=True)) for row in claimed]
 
     async def tick(self) -> int:
         """Claim one batch and take every row in it one step forward; returns rows claimed."""
-        rows = [dict(r) for r in await self._claim()]
+        rows = await self._claim()
         if not rows:
             return 0
         now = time.time()
@@ -172,6 +199,11 @@ class Worker:
             await sticky.save(conn, self.rt.db.is_sqlite, side.new_mappings, self.rt.clock.now())
             if side.links:
                 await conn.execute(insert(link_rows), side.links)
+            # Sandbox hand-overs are rows in this same database: made in this transaction,
+            # 'sending', the hand-over and its outcome commit together (one write per
+            # message instead of three, and no crash window between them).
+            local, handover = await self._split_local(handover)
+            pre += await self._hand_over(local, conn)
             await record(conn, self.rt, pre)
         post = await self._reconcile(orphans, handover)
         post += await self._hand_over(handover)
@@ -324,12 +356,32 @@ class Worker:
             known = await provider.lookup([_ref(row) for row, _ in items])
             for row, sender in items:
                 if _ref(row) in known:
-                    post.append(self._accepted(row, known[_ref(row)]))
+                    post += await self._accepted(row, known[_ref(row)])
                 else:
                     handover.append((row, sender))
         return post
 
-    async def _hand_over(self, handover: list[tuple[dict[str, Any], SenderInfo]]) -> list[Change]:
+    async def _split_local(
+        self, handover: list[tuple[dict[str, Any], SenderInfo]]
+    ) -> tuple[list[tuple[dict[str, Any], SenderInfo]], list[tuple[dict[str, Any], SenderInfo]]]:
+        """(to the sandbox, to a remote provider)."""
+        local: list[tuple[dict[str, Any], SenderInfo]] = []
+        remote: list[tuple[dict[str, Any], SenderInfo]] = []
+        verdict: dict[str | None, bool] = {}
+        for item in handover:
+            integration = item[1].integration_sid
+            if integration not in verdict:
+                verdict[integration] = await self.rt.providers.in_database(integration)
+            (local if verdict[integration] else remote).append(item)
+        return local, remote
+
+    async def _hand_over(
+        self,
+        handover: list[tuple[dict[str, Any], SenderInfo]],
+        conn: AsyncConnection | None = None,
+    ) -> list[Change]:
+        """Give each row to its integration's provider; with ``conn``, rows for the sandbox
+        (``_split_local``), handed over inside that transaction."""
         by_integration: dict[str | None, list[tuple[dict[str, Any], SenderInfo]]] = defaultdict(
             list
         )
@@ -337,13 +389,19 @@ class Worker:
             by_integration[sender.integration_sid].append((row, sender))
         post: list[Change] = []
         for integration, items in by_integration.items():
-            provider = self.rt.provider_for(integration)
             batch = [_outbound(row, sender) for row, sender in items]
-            try:
-                results = await provider.send_batch(batch)
-            except Exception as exc:  # a provider fault is a retry, never a lost message
-                log.exception("provider send failed", extra={"integration": integration})
-                results = [SendResult(m.sid, "retry", error_message=str(exc)) for m in batch]
+            if conn is not None:
+                # No catching here: a failure rolls the whole transaction back, and the rows
+                # come round again when their lease ends, neither sending nor handed over.
+                results = await self.rt.providers.sandbox.accept(conn, batch)
+                if integration is not None:
+                    results = [replace(r, route=integration) for r in results]
+            else:
+                try:
+                    results = await self.rt.provider_for(integration).send_batch(batch)
+                except Exception as exc:  # a provider fault is a retry, never a lost message
+                    log.exception("provider send failed", extra={"integration": integration})
+                    results = [SendResult(m.sid, "retry", error_message=str(exc)) for m in batch]
             # Stamp the rate window with the latest hand-over of the batch: the provider's own
             # time when it reports one, else now (every hand-over happened before now), so
             # the next batch cannot start within a window of any of them.
@@ -352,12 +410,13 @@ class Worker:
             stamp = max(known) if known and len(known) == len(stamps) else time.time()
             self.limiter.restamp(stamp, {sender.sid for _, sender in items})
             for (row, _), result in zip(items, results, strict=True):
-                post.append(self._result(row, result))
+                if result.outcome == "accepted":
+                    post += await self._accepted(row, result)
+                else:
+                    post.append(self._not_accepted(row, result))
         return post
 
-    def _result(self, row: dict[str, Any], result: SendResult) -> Change:
-        if result.outcome == "accepted":
-            return self._accepted(row, result)
+    def _not_accepted(self, row: dict[str, Any], result: SendResult) -> Change:
         if result.outcome == "failed":
             return _fail(row, result.error_code or 30008, result.error_message)
         if row["attempts"] >= self.rt.settings.max_send_attempts:
@@ -370,10 +429,11 @@ class Worker:
             callback=False,
         )
 
-    def _accepted(self, row: dict[str, Any], result: SendResult) -> Change:
+    async def _accepted(self, row: dict[str, Any], result: SendResult) -> list[Change]:
+        """'sent', and the delivery receipt when the provider gave it with its answer."""
         start = row["send_at"] or row["date_created"]
         self.rt.metrics.dispatch_latency.observe(max(0.0, time.time() - start.timestamp()))
-        return Change(
+        sent = Change(
             row,
             "sent",
             values={
@@ -385,6 +445,11 @@ class Worker:
                 "integration_sid": result.route or row["integration_sid"],
             },
         )
+        if result.receipt is None:
+            return [sent]
+        # The long-code fallback reads the sent attempt's sender and price.
+        as_sent = {**row, **sent.values}
+        return [sent, *await _receipt(self.rt, as_sent, result.receipt, result.receipt_error_code)]
 
     async def pump_receipts(self) -> int:
         """Apply the sandbox's due delivery receipts; returns how many."""
@@ -418,12 +483,20 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: list[Receipt]) -> Non
             # The receipt beat the worker's own record of the hand-over: the message was
             # sent, so say so first; the worker's later 'sent' then finds it moved on.
             changes.append(Change(row, "sent", values={"date_sent": rt.clock.now()}))
-        changes.append(Change(row, rc.status, error_code=rc.error_code, values=_idle()))
-        if rc.status == "undelivered":
-            retry = await _fallback_to_long_code(rt, row, rc.error_code)
-            if retry is not None:
-                changes.append(retry)
+        changes += await _receipt(rt, row, rc.status, rc.error_code)
     await record(conn, rt, changes)
+
+
+async def _receipt(
+    rt: Runtime, row: dict[str, Any], status: str, error_code: int | None
+) -> list[Change]:
+    """A sent message's receipt, and its re-send from a long code when that applies."""
+    changes = [Change(row, status, error_code=error_code, values=_idle())]
+    if status == "undelivered":
+        retry = await _fallback_to_long_code(rt, row, error_code)
+        if retry is not None:
+            changes.append(retry)
+    return changes
 
 
 async def _fallback_to_long_code(
@@ -493,13 +566,15 @@ async def _unless_overtaken(conn: Any, rt: Runtime, changes: list[Change]) -> li
     if not rt.db.is_sqlite:
         query = query.with_for_update()  # hold them until this transaction records
     now_status = {sid: status for sid, status in await conn.execute(query)}
+    overtaken = {sid for sid in sent if now_status.get(sid) != "sending"}
     kept = []
     for ch in changes:
-        if ch.status == "sent" and now_status.get(ch.row["sid"]) != "sending":
+        if ch.row["sid"] not in overtaken:
+            kept.append(ch)
+        elif ch.status == "sent":
             values = {k: v for k, v in ch.values.items() if k in ("provider_sid", "price")}
             kept.append(Change(ch.row, values=values))
-        else:
-            kept.append(ch)
+        # else: a receipt that came with the answer; the message already has its own.
     return kept
 
 

@@ -60,6 +60,11 @@ class SendResult:
     # When the provider took the message (epoch s), if it knows; the worker's rate window
     # counts this, or the end of the provider call when it is None.
     handed_over_at: float | None = None
+    # The delivery receipt, when the provider knows the outcome as it answers (the sandbox
+    # with no delay): the worker records it with 'sent', in the same transaction, rather
+    # than waiting for a receipt to be stored and read back.
+    receipt: Literal["delivered", "undelivered"] | None = None
+    receipt_error_code: int | None = None
 
 
 class Provider(Protocol):

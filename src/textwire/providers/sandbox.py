@@ -23,6 +23,8 @@ from textwire import tables as t
 from textwire.db import Database
 from textwire.providers.base import OutboundMessage, SendResult, message_sid_of
 
+ReceiptStatus = Literal["delivered", "undelivered"]
+
 TO_ERRORS: Final = {
     "+15005550001": 21211,
     "+15005550002": 21612,
@@ -40,7 +42,7 @@ CARRIER_ERRORS: Final = (30003, 30005, 30006, 30007, 30008)
 @dataclass(frozen=True)
 class Receipt:
     message_sid: str
-    status: Literal["delivered", "undelivered"]
+    status: ReceiptStatus
     error_code: int | None
 
 
@@ -72,6 +74,13 @@ class SandboxProvider:
         return cast(Executable, upsert)
 
     async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        async with self._db.write() as conn:
+            return await self.accept(conn, messages)
+
+    async def accept(
+        self, conn: AsyncConnection, messages: Sequence[OutboundMessage]
+    ) -> list[SendResult]:
+        """``send_batch`` inside the caller's write transaction."""
         now = time.time()
         results: list[SendResult] = []
         rows: list[dict[str, object]] = []
@@ -81,6 +90,7 @@ class SandboxProvider:
                 results.append(SendResult(m.sid, "failed", error_code=code))
                 continue
             outcome, error = fate(self.seed, m.reference, self.failure_rate)
+            immediate = self.delay <= 0
             rows.append(
                 {
                     # Keyed by hand-over, so a fallback attempt is new but a re-send is not.
@@ -94,33 +104,46 @@ class SandboxProvider:
                     "submissions": 1,
                     "outcome": outcome,
                     "error_code": error,
-                    "report_at": now + self.delay,
+                    # An immediate receipt goes back with the answer: nothing left to report.
+                    "report_at": None if immediate else now + self.delay,
                 }
             )
             results.append(
                 SendResult(
-                    m.sid, "accepted", provider_sid="SB" + m.reference[2:], handed_over_at=now
+                    m.sid,
+                    "accepted",
+                    provider_sid="SB" + m.reference[2:],
+                    handed_over_at=now,
+                    receipt=cast(ReceiptStatus, outcome) if immediate else None,
+                    receipt_error_code=error if immediate else None,
                 )
             )
         if rows:
-            async with self._db.write() as conn:
-                await self._db.executemany(
-                    conn, self._upsert(), rows, key="sandbox_messages.upsert"
-                )
+            await self._db.executemany(conn, self._upsert(), rows, key="sandbox_messages.upsert")
         return results
 
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
         if not sids:
             return {}
+        sm = t.sandbox_messages
         async with self._db.read() as conn:
-            found = await conn.scalars(
-                select(t.sandbox_messages.c.message_sid).where(
-                    t.sandbox_messages.c.message_sid.in_(list(sids))
+            found = await conn.execute(
+                select(sm.c.message_sid, sm.c.outcome, sm.c.error_code, sm.c.report_at).where(
+                    sm.c.message_sid.in_(list(sids))
                 )
             )
+            # A receipt already reported (report_at cleared) but never recorded went with the
+            # lost answer or the lost transaction: give it again, or it would never arrive.
+            # One still due is left to take_due_receipts.
             return {
-                ref: SendResult(message_sid_of(ref), "accepted", provider_sid="SB" + ref[2:])
-                for ref in found
+                r.message_sid: SendResult(
+                    message_sid_of(r.message_sid),
+                    "accepted",
+                    provider_sid="SB" + r.message_sid[2:],
+                    receipt=r.outcome if r.report_at is None else None,
+                    receipt_error_code=r.error_code if r.report_at is None else None,
+                )
+                for r in found
             }
 
     @staticmethod

@@ -108,6 +108,15 @@ class ProviderRegistry:
         self._configs[integration_sid] = (now, cfg)
         return cfg
 
+    async def in_database(self, integration_sid: str | None) -> bool:
+        """Whether the integration is the sandbox, which keeps its record of each message in
+        textwire's own database: the worker then hands messages over inside the transaction
+        that marks them sent, so the hand-over and its record commit together."""
+        if integration_sid is None:
+            return True
+        cfg = await self.config(integration_sid)
+        return cfg is not None and cfg.type == "sandbox"
+
     def invalidate(self, integration_sid: str) -> None:
         """Forget a cached integration now (this process changed it)."""
         self._configs.pop(integration_sid, None)

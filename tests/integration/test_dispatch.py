@@ -118,6 +118,87 @@ def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, server: LiveSe
     assert [e.status for e in events] == ["accepted", "queued", "sending", "sent", "delivered"]
 
 
+def test_with_no_sandbox_delay_the_receipt_commits_with_the_hand_over(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    """Sandbox delay 0: the receipt comes back with the hand-over and is recorded in the same
+    transaction; every status still has its event and callback, in order, and nothing is
+    left for the receipt pump."""
+    server = _custom_server(tmp_path, database_url, sandbox_delivery_delay=0.0)
+    try:
+        ctx = Ctx(server, hook_receiver)
+        msg = ctx.send(To="+14155550100", MessagingServiceSid=ctx.service["sid"], Body="now")
+        (final,) = ctx.wait_final([msg["sid"]])
+        assert final["status"] == "delivered" and final["price"] == "-0.00790"
+        assert final["date_sent"] is not None
+        ctx.wait_callbacks(4)
+        statuses = [r.form["MessageStatus"] for r in ctx.hooks.received]
+        assert statuses == ["queued", "sending", "sent", "delivered"]
+        assert "RawDlrDoneDate" in ctx.hooks.received[-1].form
+        events = query(
+            server,
+            select(t.message_events.c.status)
+            .where(t.message_events.c.message_sid == msg["sid"])
+            .order_by(t.message_events.c.id),
+        )
+        assert [e.status for e in events] == ["accepted", "queued", "sending", "sent", "delivered"]
+        sm = t.sandbox_messages
+        (row,) = query(server, select(sm.c.submissions, sm.c.report_at, sm.c.outcome))
+        assert (row.submissions, row.report_at, row.outcome) == (1, None, "delivered")
+    finally:
+        server.stop()
+
+
+def test_an_orphan_whose_immediate_receipt_was_lost_gets_it_from_lookup(
+    tmp_path: Path, database_url: str, hook_receiver: Receiver
+) -> None:
+    """A hand-over whose answer (with its receipt) was never recorded: the next worker's
+    lookup gives the receipt again, so the message ends delivered, not stuck at 'sent'."""
+    settings = make_settings(tmp_path / "data", database_url, sandbox_delivery_delay=0.0)
+    api = LiveServer(settings, role="api").start()
+    try:
+        ctx = Ctx(api, hook_receiver)
+        msg = ctx.send(To="+14155550100", From="+14155550111", Body="lost answer")
+        rt = api.rt
+        outbound = OutboundMessage(
+            msg["sid"],
+            ctx.sid,
+            "+14155550111",
+            "+14155550100",
+            "lost answer",
+            1,
+            "GSM-7",
+            (),
+            ctx.sender["sid"],
+            ctx.sender["integration_sid"],
+        )
+
+        async def orphan() -> None:
+            (answer,) = await rt.sandbox.send_batch([outbound])
+            assert answer.receipt == "delivered"  # ...and then the worker died
+            async with rt.db.write() as conn:
+                await conn.execute(
+                    update(t.messages)
+                    .where(t.messages.c.sid == msg["sid"])
+                    .values(status="sending", lease_until=time.time() - 1, lease_owner="dead")
+                )
+
+        api.call(orphan())
+        api.call(Worker(rt).tick())
+        assert ctx.message(msg["sid"])["status"] == "delivered"
+        events = query(
+            api,
+            select(t.message_events.c.status)
+            .where(t.message_events.c.message_sid == msg["sid"])
+            .order_by(t.message_events.c.id),
+        )
+        assert [e.status for e in events] == ["queued", "sent", "delivered"]
+        (sub,) = query(api, select(t.sandbox_messages.c.submissions))
+        assert sub.submissions == 1
+    finally:
+        api.stop()
+
+
 @pytest.mark.parametrize(
     ("to", "code"),
     [

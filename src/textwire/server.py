@@ -23,7 +23,8 @@ from textwire.config import Role, Settings
 from textwire.dispatch.webhooks import WebhookDeliverer
 from textwire.dispatch.worker import Worker, worker_id
 from textwire.links.clicks import ClickRecorder
-from textwire.links.redirect import redirect_app
+from textwire.links.listener import RedirectListener
+from textwire.links.redirect import redirector
 from textwire.runtime import Runtime, open_runtime
 
 log = logging.getLogger("textwire.server")
@@ -40,7 +41,7 @@ class Running:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     uvicorn_server: uvicorn.Server | None = None
     redirect_port: int | None = None
-    redirect_server: uvicorn.Server | None = None
+    redirect_listener: RedirectListener | None = None
     clicks: ClickRecorder | None = None
 
 
@@ -100,9 +101,9 @@ async def started(
         yield running
     finally:
         stop.set()
-        for http_server in (running.uvicorn_server, running.redirect_server):
-            if http_server is not None:
-                http_server.should_exit = True
+        if running.uvicorn_server is not None:
+            running.uvicorn_server.should_exit = True
+        # The redirect listener's task stops it on ``stop`` (finishing in-flight requests).
         await asyncio.gather(*running.tasks, return_exceptions=True)
         if running.clicks is not None:  # after the listener stopped: every click is in
             await running.clicks.close()
@@ -126,21 +127,19 @@ def settle_gc() -> None:
 
 
 async def _start_redirect(running: Running, settings: Settings) -> None:
-    """The redirect server (links/redirect.py) and its click buffer's flusher."""
-    app = redirect_app(running.rt)
-    running.clicks = app.clicks
-    running.tasks.append(asyncio.create_task(app.clicks.run(running.stop)))
-    config = uvicorn_config(app, settings.host, settings.redirect_port)
-    # Per-response header work that a 302 does not need, on the hottest path.
-    config.server_header = config.date_header = False
-    server = _Server(config)
-    running.redirect_server = server
-    running.tasks.append(task := asyncio.create_task(server.serve()))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    running.redirect_port = server.servers[0].sockets[0].getsockname()[1]
+    """The redirect server and its click buffer's flusher.
+
+    Its own HTTP listener (links/listener.py), not uvicorn: on the hottest path the ASGI
+    server was the ceiling (bench/README.md, redirect).
+    """
+    decide = redirector(running.rt)
+    running.clicks = decide.clicks
+    listener = RedirectListener(decide)
+    await listener.start(settings.host, settings.redirect_port)
+    running.redirect_listener = listener
+    running.tasks.append(asyncio.create_task(decide.clicks.run(running.stop)))
+    running.tasks.append(asyncio.create_task(listener.serve_until(running.stop)))
+    running.redirect_port = listener.port
     if not settings.link_base_url:
         running.rt.links.default_base = f"http://{settings.host}:{running.redirect_port}"
 

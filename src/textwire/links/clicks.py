@@ -7,6 +7,12 @@ The redirect handler only appends a ``PendingClick`` to a list: no database, no 
 ``CallbackUrl``, the click webhooks, all in one transaction. A failed write puts the
 clicks back at the front of the buffer. ``close()`` flushes until nothing is left, so a
 graceful shutdown loses no click.
+
+Backpressure: when more than ``high_water`` clicks wait (``click_high_water``), the
+recorder tells whoever watches it (the redirect listener, which stops reading from its
+clients) that it is saturated, and tells it again once a write has brought the buffer
+down to half of that. Overload then slows redirects down instead of growing the buffer
+without bound or dropping clicks.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +46,8 @@ class LinkTarget:
     slug: str
     url: str
     location: bytes
+    response: bytes
+    """The whole 302 (HTTP/1.1, keep-alive), built once: the redirect fast path writes it."""
     expires_at: float
     account_sid: str
     message_sid: str
@@ -86,15 +94,22 @@ class ClickRecorder:
         *,
         batch_size: int,
         interval: float,
+        high_water: int,
     ):
         self._db = db
         self._tokens = tokens
         self._classifier = classifier
         self._batch_size = batch_size
         self._interval = interval
+        self._high_water = high_water
+        self._low_water = high_water // 2
+        # add() looks at one number: the smaller of "a batch is full" and "saturated".
+        self._crowded_at = min(batch_size, high_water)
         self._buffer: list[PendingClick] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._watchers: list[Callable[[bool], None]] = []
+        self.saturated = False
         self.received = 0
         self.written = 0
 
@@ -102,12 +117,36 @@ class ClickRecorder:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def watch(self, saturated: Callable[[bool], None]) -> None:
+        """Call ``saturated(True)`` when the buffer passes the high-water mark and
+        ``saturated(False)`` when a write has brought it back to the low-water mark."""
+        self._watchers.append(saturated)
+
     def add(self, click: PendingClick) -> None:
-        """Buffer one click; the hot path, so it only appends."""
-        self._buffer.append(click)
+        """Buffer one click; the hot path, so it only appends (and compares once)."""
+        buffer = self._buffer
+        buffer.append(click)
         self.received += 1
-        if len(self._buffer) >= self._batch_size:
+        if len(buffer) >= self._crowded_at:
+            self._crowded()
+
+    def _crowded(self) -> None:
+        pending = len(self._buffer)
+        if pending >= self._batch_size:
             self._wake.set()
+        if pending >= self._high_water and not self.saturated:
+            self._wake.set()  # the writer may be waiting for its timer: write now
+            self._saturate(True)
+
+    def _saturate(self, saturated: bool) -> None:
+        self.saturated = saturated
+        log.log(
+            logging.WARNING if saturated else logging.INFO,
+            "click buffer saturated: redirects paused" if saturated else "click buffer drained",
+            extra={"clicks": len(self._buffer)},
+        )
+        for watcher in self._watchers:
+            watcher(saturated)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush on size or timer until ``stop``; ``close()`` does the final flush."""
@@ -158,6 +197,8 @@ class ClickRecorder:
                     raise
                 written += len(batch)
                 self.written += len(batch)
+                if self.saturated and len(self._buffer) <= self._low_water:
+                    self._saturate(False)
         return written
 
     async def _write(self, batch: Sequence[PendingClick]) -> None:

@@ -1,9 +1,13 @@
-"""The redirect server: ``GET``/``HEAD /{slug}`` → 302 (F-LINK-6, issue 4 item 4).
+"""The redirect decision: ``GET``/``HEAD /{slug}`` → 302 (F-LINK-6, issue 4 item 4).
 
-A bare ASGI app, the hottest path in textwire. A request does, in order: check the path
-is a slug (``slugs.slug_from_path``: no ``..``, no ``%``, bounded length), look the slug up
-in an in-process cache (the database is read only on a miss, never written), answer 302
-to the original URL and append the click to the ``ClickRecorder`` buffer.
+What the redirect server answers, decided in one place (``Redirector.answer``) for the
+listener that speaks HTTP (``links/listener.py``). A request does, in order: check the
+path is a slug (``slugs.slug_from_path``: no ``..``, no ``%``, bounded length), look the
+slug up in an in-process cache (the database is read only on a miss, never written),
+answer 302 to the original URL and append the click to the ``ClickRecorder`` buffer.
+
+A cache hit is decided synchronously and answered with bytes built once per link
+(``LinkTarget.response``); everything else returns a coroutine the listener awaits.
 
 Unknown and expired slugs (retention ``link_retention_days``) and anything that is not a
 slug go to the fallback URL of the domain the request came in on (its ``Host``), or of the
@@ -16,16 +20,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import select
-from starlette.types import Receive, Scope, Send
 
 from textwire.clock import Clock
 from textwire.db import Database
+from textwire.links import responses
 from textwire.links import tables as lt
 from textwire.links.clicks import ClickRecorder, LinkTarget, PendingClick
+from textwire.links.responses import Connection, http_response
 from textwire.links.slugs import slug_from_path
 from textwire.links.useragent import UserAgentClassifier
 from textwire.runtime import Runtime
@@ -42,7 +48,15 @@ NEGATIVE_TTL: Final = 5.0
 # Characters a Location header may carry as they are (RFC 3986 reserved + unreserved + %).
 _URL_SAFE: Final = "!#$%&'()*+,/:;=?@[]~-._"
 
-_REDIRECT_HEADERS: Final = [(b"content-length", b"0"), (b"cache-control", b"no-store")]
+_NOT_FOUND_HEADERS: Final = (
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+)
+_METHODS: Final = {b"GET": "GET", b"HEAD": "HEAD"}
+_NOT_ALLOWED: Final = http_response(405, [(b"allow", b"GET, HEAD")])
+
+Answer = bytes | Coroutine[Any, Any, bytes]
+"""The response bytes, or (off the fast path) a coroutine that produces them."""
 
 
 def ascii_location(url: str) -> bytes:
@@ -125,10 +139,12 @@ class SlugCache:
             row = (await conn.execute(select(k).where(k.c.slug == slug))).first()
         if row is None:
             return None
+        location = ascii_location(row.url)
         return LinkTarget(
             slug=row.slug,
             url=row.url,
-            location=ascii_location(row.url),
+            location=location,
+            response=responses.redirect(location),
             expires_at=row.date_expires.timestamp(),
             account_sid=row.account_sid,
             message_sid=row.message_sid,
@@ -180,8 +196,8 @@ class DomainFallbacks:
         self._loaded_at = time.monotonic()
 
 
-class RedirectApp:
-    """The ASGI app of the redirect server."""
+class Redirector:
+    """Decides every answer of the redirect server; the listener only speaks HTTP."""
 
     def __init__(
         self,
@@ -195,86 +211,104 @@ class RedirectApp:
         self.clicks = clicks
         self.clock = clock
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        method: str = scope["method"]
-        if method != "GET" and method != "HEAD":
-            await _respond(send, 405, [(b"allow", b"GET, HEAD")], b"", method)
-            return
-        slug = slug_from_path(scope["path"])
-        target: LinkTarget | None = None
-        if slug is not None and (target := self.cache.found.get(slug)) is None:
-            try:
-                target = await self.cache.get(slug)
-            except Exception:
-                log.exception("slug look-up failed", extra={"slug": slug})
-                await _respond(send, 503, [(b"retry-after", b"5")], UNAVAILABLE_PAGE, method)
-                return
+    def answer(
+        self,
+        method: bytes,
+        path: bytes,
+        host: bytes | None,
+        ip: str | None,
+        user_agent: bytes | None,
+        connection: Connection = None,
+    ) -> Answer:
+        """The response to one request (``path`` without its query string).
+
+        Synchronous on a cache hit: the click is buffered and the link's pre-built 302
+        returned. Otherwise a coroutine: look-up, fallback, 404 or 503.
+        """
+        click_method = _METHODS.get(method)
+        if click_method is None:
+            if connection is None:
+                return _NOT_ALLOWED
+            return http_response(405, [(b"allow", b"GET, HEAD")], connection=connection)
+        slug = slug_from_path(path.decode("latin-1"))
+        if slug is None:
+            return self._fallback(method, host, None, connection)
+        target = self.cache.found.get(slug)
+        if target is None:
+            return self._look_up(slug, method, host, ip, user_agent, connection)
+        return self._redirect(target, click_method, host, ip, user_agent, connection)
+
+    def _redirect(
+        self,
+        target: LinkTarget,
+        method: str,
+        host: bytes | None,
+        ip: str | None,
+        user_agent: bytes | None,
+        connection: Connection,
+    ) -> Answer:
         now = time.time() + self.clock.offset.total_seconds()  # clock.now(), cheaper
-        if target is not None and target.expires_at > now:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 302,
-                    "headers": [(b"location", target.location), *_REDIRECT_HEADERS],
-                }
+        if target.expires_at <= now:
+            return self._fallback(method.encode(), host, target, connection)
+        agent = user_agent.decode("latin-1") if user_agent is not None else None
+        self.clicks.add(PendingClick(target, now, method, ip, agent))
+        if connection is None:
+            return target.response
+        return responses.redirect(target.location, connection=connection)
+
+    async def _look_up(
+        self,
+        slug: str,
+        method: bytes,
+        host: bytes | None,
+        ip: str | None,
+        user_agent: bytes | None,
+        connection: Connection,
+    ) -> bytes:
+        try:
+            target = await self.cache.get(slug)
+        except Exception:
+            log.exception("slug look-up failed", extra={"slug": slug})
+            return http_response(
+                503,
+                [(b"retry-after", b"5")],
+                UNAVAILABLE_PAGE,
+                head=method == b"HEAD",
+                connection=connection,
             )
-            await send({"type": "http.response.body", "body": b""})
-            self.clicks.add(
-                PendingClick(target, now, method, _client_ip(scope), _user_agent(scope))
-            )
-            return
-        await self._fallback(scope, send, method, target)
+        if target is None:
+            return await self._fallback(method, host, None, connection)
+        answer = self._redirect(target, _METHODS[method], host, ip, user_agent, connection)
+        return answer if isinstance(answer, bytes) else await answer
 
     async def _fallback(
-        self, scope: Scope, send: Send, method: str, target: LinkTarget | None
-    ) -> None:
+        self,
+        method: bytes,
+        host: bytes | None,
+        target: LinkTarget | None,
+        connection: Connection,
+    ) -> bytes:
         try:
             location = await self.fallbacks.for_request(
-                _header(scope, b"host"), target.domain_sid if target else None
+                host.decode("latin-1") if host is not None else None,
+                target.domain_sid if target else None,
             )
         except Exception:
             log.exception("fallback look-up failed")
             location = None
         if location is None:
-            headers = [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"cache-control", b"no-store"),
-            ]
-            await _respond(send, 404, headers, NOT_FOUND_PAGE, method)
-            return
-        await _respond(
-            send, 302, [(b"location", location), (b"cache-control", b"no-store")], b"", method
-        )
+            return http_response(
+                404,
+                _NOT_FOUND_HEADERS,
+                NOT_FOUND_PAGE,
+                head=method == b"HEAD",
+                connection=connection,
+            )
+        return responses.redirect(location, connection=connection)
 
 
-async def _respond(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str
-) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def _user_agent(scope: Scope) -> str | None:
-    return _header(scope, b"user-agent")
-
-
-def _client_ip(scope: Scope) -> str | None:
-    client: Any = scope.get("client")
-    return str(client[0]) if client else None
-
-
-def redirect_app(rt: Runtime) -> RedirectApp:
-    """The redirect server's app and its click buffer, built from the runtime's settings."""
+def redirector(rt: Runtime) -> Redirector:
+    """The redirect decision and its click buffer, built from the runtime's settings."""
     s = rt.settings
     clicks = ClickRecorder(
         rt.db,
@@ -282,8 +316,9 @@ def redirect_app(rt: Runtime) -> RedirectApp:
         UserAgentClassifier(),
         batch_size=s.click_batch_size,
         interval=s.click_flush_interval,
+        high_water=s.click_high_water,
     )
-    return RedirectApp(
+    return Redirector(
         SlugCache(rt.db, s.slug_cache_size),
         DomainFallbacks(rt.db, s.link_fallback_url),
         clicks,

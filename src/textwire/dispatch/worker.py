@@ -17,10 +17,11 @@ import os
 import socket
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, or_, select, update
+from sqlalchemy import insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
@@ -111,15 +112,28 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), pause)
 
-    async def _claim(self) -> list[dict[str, Any]]:
+    async def _due(self, now: float) -> bool:
+        """Whether any row is due: a cheap indexed read, so an idle worker takes no write
+        lock (on SQLite the API's writes would otherwise queue behind every poll)."""
         m = t.messages
-        now = time.time()
+        return await _exists(
+            self.rt,
+            m.c.next_attempt_at.is_not(None),
+            m.c.next_attempt_at <= now,
+            or_(m.c.lease_until.is_(None), m.c.lease_until < now),
+        )
+
+    async def _claim(self, conn: AsyncConnection, now: float) -> list[dict[str, Any]]:
+        """Due rows, held for the caller's transaction: by SQLite's write lock, or by row
+        locks that other workers skip on PostgreSQL. Nothing is written here; a row that
+        leaves the transaction for a remote provider gets a lease (``tick``)."""
+        m = t.messages
         held_elsewhere = select(sender_leases.c.sender_sid).where(
             sender_leases.c.owner != self.owner,
             sender_leases.c.lease_until > now - TAKEOVER_GAP,
         )
         due = (
-            select(m.c.sid)
+            select(*(m.c[name] for name in CLAIMED_COLUMNS))
             .where(
                 m.c.next_attempt_at.is_not(None),
                 m.c.next_attempt_at <= now,
@@ -129,48 +143,42 @@ class Worker:
             .order_by(m.c.next_attempt_at)
             .limit(self.rt.settings.worker_batch_size)
         )
-        if not await _exists(
-            self.rt,
-            m.c.next_attempt_at.is_not(None),
-            m.c.next_attempt_at <= now,
-            or_(m.c.lease_until.is_(None), m.c.lease_until < now),
-        ):
-            return []
         if self.rt.db.skip_locked:
-            due = due.with_for_update(skip_locked=True)
-        stmt = (
-            update(m)
-            .where(m.c.sid.in_(due.scalar_subquery()))
-            .values(lease_until=now + self.rt.settings.lease_seconds, lease_owner=self.owner)
-            .returning(*(m.c[name] for name in CLAIMED_COLUMNS))
-        )
-        async with self.rt.db.write() as conn:
-            claimed = (await conn.execute(stmt)).all()
+            due = due.with_for_update(skip_locked=True, of=m)
+        claimed = (await conn.execute(due)).all()
         return [dict(zip(CLAIMED_COLUMNS, row, strict=True)) for row in claimed]
 
     async def tick(self) -> int:
-        """Claim one batch and take every row in it one step forward; returns rows claimed."""
-        rows = await self._claim()
-        if not rows:
-            return 0
+        """Claim one batch and take every row in it one step forward; returns rows claimed.
+
+        One write transaction claims the rows, chooses senders, applies rate limits, marks
+        them sending and hands sandbox rows over (recording their outcome); rows for remote
+        providers leave it with a lease, are handed over after it commits, and their
+        answers are recorded in a second transaction.
+        """
         now = time.time()
-        side = _SideRows(mappings=await self._sticky_for(rows))
-        pre: list[Change] = []
-        planned: list[tuple[dict[str, Any], SenderInfo]] = []
-        for row in rows:
-            if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
-                pre.append(Change(row, values=_idle()))
-                continue
-            if self._expired(row, now):
-                pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
-                continue
-            sender = await self._sender_for(row, pre, side, now)
-            if sender is not None:
-                planned.append((row, sender))
+        if not await self._due(now):
+            return 0
         handover: list[tuple[dict[str, Any], SenderInfo]] = []
         orphans: list[tuple[dict[str, Any], SenderInfo]] = []
         waiting: list[tuple[dict[str, Any], SenderInfo]] = []
         async with self.rt.db.write() as conn:
+            rows = await self._claim(conn, now)
+            if not rows:
+                return 0
+            side = _SideRows(mappings=await self._sticky_for(rows))
+            pre: list[Change] = []
+            planned: list[tuple[dict[str, Any], SenderInfo]] = []
+            for row in rows:
+                if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
+                    pre.append(Change(row, values=_idle()))
+                    continue
+                if self._expired(row, now):
+                    pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
+                    continue
+                sender = await self._sender_for(row, pre, side, now)
+                if sender is not None:
+                    planned.append((row, sender))
             held = await self.leases.acquire(conn, {s.sid for _, s in planned}, now)
             waits: dict[str, int] = defaultdict(int)
             for row, sender in planned:
@@ -201,10 +209,16 @@ class Worker:
                 await conn.execute(insert(link_rows), side.links)
             # Sandbox hand-overs are rows in this same database: made in this transaction,
             # 'sending', the hand-over and its outcome commit together (one write per
-            # message instead of three, and no crash window between them).
+            # message for all three, and no crash window between them).
             local, handover = await self._split_local(handover)
             pre += await self._hand_over(local, conn)
+            # The rest leave this transaction: a lease keeps other claims off them while
+            # they are out, and tells the next worker to reconcile them if this one dies.
+            lease = {"lease_until": now + self.rt.settings.lease_seconds, "lease_owner": self.owner}
+            pre += [Change(row, values=lease) for row, _ in (*handover, *orphans)]
             await record(conn, self.rt, pre)
+        if not (handover or orphans or waiting):
+            return len(rows)
         post = await self._reconcile(orphans, handover)
         post += await self._hand_over(handover)
         post += self._reschedule(waiting)
@@ -393,9 +407,7 @@ class Worker:
             if conn is not None:
                 # No catching here: a failure rolls the whole transaction back, and the rows
                 # come round again when their lease ends, neither sending nor handed over.
-                results = await self.rt.providers.sandbox.accept(conn, batch)
-                if integration is not None:
-                    results = [replace(r, route=integration) for r in results]
+                results = await self.rt.providers.sandbox.accept(conn, batch, route=integration)
             else:
                 try:
                     results = await self.rt.provider_for(integration).send_batch(batch)
@@ -409,9 +421,10 @@ class Worker:
             known = [s for s in stamps if s is not None]
             stamp = max(known) if known and len(known) == len(stamps) else time.time()
             self.limiter.restamp(stamp, {sender.sid for _, sender in items})
+            sent_at = self.rt.clock.now()
             for (row, _), result in zip(items, results, strict=True):
                 if result.outcome == "accepted":
-                    post += await self._accepted(row, result)
+                    post += await self._accepted(row, result, sent_at)
                 else:
                     post.append(self._not_accepted(row, result))
         return post
@@ -429,7 +442,9 @@ class Worker:
             callback=False,
         )
 
-    async def _accepted(self, row: dict[str, Any], result: SendResult) -> list[Change]:
+    async def _accepted(
+        self, row: dict[str, Any], result: SendResult, sent_at: datetime | None = None
+    ) -> list[Change]:
         """'sent', and the delivery receipt when the provider gave it with its answer."""
         start = row["send_at"] or row["date_created"]
         self.rt.metrics.dispatch_latency.observe(max(0.0, time.time() - start.timestamp()))
@@ -437,9 +452,11 @@ class Worker:
             row,
             "sent",
             values={
-                **_idle(),
+                "next_attempt_at": None,
+                "lease_until": None,
+                "lease_owner": None,
                 "provider_sid": result.provider_sid,
-                "date_sent": self.rt.clock.now(),
+                "date_sent": sent_at or self.rt.clock.now(),
                 "price": f"{-PRICE_PER_SEGMENT * row['num_segments']:.5f}",
                 # The integration that carried it: a backup while the primary was down.
                 "integration_sid": result.route or row["integration_sid"],
@@ -447,6 +464,8 @@ class Worker:
         )
         if result.receipt is None:
             return [sent]
+        if result.receipt == "delivered":  # the common case, kept cheap
+            return [sent, Change(row, "delivered", values=sent.values)]
         # The long-code fallback reads the sent attempt's sender and price.
         as_sent = {**row, **sent.values}
         return [sent, *await _receipt(self.rt, as_sent, result.receipt, result.receipt_error_code)]

@@ -40,7 +40,9 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
     counts: Counter[str] = Counter()
     for ch in changes:
         sid = ch.row["sid"]
-        values = merged.setdefault(sid, {"date_updated": now})
+        values = merged.get(sid)
+        if values is None:
+            values = merged[sid] = {"date_updated": now}
         values.update(ch.values)
         if ch.status is None:
             continue
@@ -68,13 +70,23 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
             )
     for status, n in counts.items():
         rt.metrics.transitions.labels(status).inc(n)
+    # Rows are grouped by the columns they set, in the order set (one batch's rows mostly
+    # share it, and the bulk statement is compiled once per key order).
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for sid, values in merged.items():
-        cols = tuple(sorted(values))
-        groups.setdefault(cols, []).append({**{c: values[c] for c in cols}, "_sid": sid})
+        values["_sid"] = sid
+        cols = tuple(values)
+        group = groups.get(cols)
+        if group is None:
+            group = groups[cols] = []
+        group.append(values)
     m = t.messages
     for cols, params_list in groups.items():
-        stmt = update(m).where(m.c.sid == bindparam("_sid")).values({c: bindparam(c) for c in cols})
+        stmt = (
+            update(m)
+            .where(m.c.sid == bindparam("_sid"))
+            .values({c: bindparam(c) for c in cols if c != "_sid"})
+        )
         await rt.db.executemany(conn, stmt, params_list, key="messages.update_by_sid")
     await rt.db.executemany(conn, insert(t.message_events), events, key="message_events.insert")
     await rt.db.executemany(conn, insert(t.webhooks), hooks, key="webhooks.insert")

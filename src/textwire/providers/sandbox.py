@@ -78,9 +78,13 @@ class SandboxProvider:
             return await self.accept(conn, messages)
 
     async def accept(
-        self, conn: AsyncConnection, messages: Sequence[OutboundMessage]
+        self,
+        conn: AsyncConnection,
+        messages: Sequence[OutboundMessage],
+        route: str | None = None,
     ) -> list[SendResult]:
-        """``send_batch`` inside the caller's write transaction."""
+        """``send_batch`` inside the caller's write transaction; ``route`` goes on each
+        accepted result (the integration that carried it)."""
         now = time.time()
         results: list[SendResult] = []
         rows: list[dict[str, object]] = []
@@ -113,6 +117,7 @@ class SandboxProvider:
                     m.sid,
                     "accepted",
                     provider_sid="SB" + m.reference[2:],
+                    route=route,
                     handed_over_at=now,
                     receipt=cast(ReceiptStatus, outcome) if immediate else None,
                     receipt_error_code=error if immediate else None,

@@ -156,6 +156,7 @@ class _HttpConnection(asyncio.Protocol):
         self._writer: asyncio.Task[None] | None = None
         self._write_paused = False
         self._reading = True
+        self._held = bytearray()
         self._closing = False
         self._idle = 0
 
@@ -180,6 +181,13 @@ class _HttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
+            return
+        if not self._reading:
+            # uvloop starts reading a new connection after connection_made even if it was
+            # paused there: hold what arrives until reading is allowed again.
+            self._held += data
+            assert self._transport is not None
+            self._transport.pause_reading()
             return
         if self._in_head:  # a head that spans reads: httptools buffers it, so bound it here
             self._head_bytes += len(data)
@@ -282,10 +290,18 @@ class _HttpConnection(asyncio.Protocol):
         )
         if reading != self._reading:
             self._reading = reading
-            if reading:
-                transport.resume_reading()
-            else:
+            if not reading:
                 transport.pause_reading()
+                return
+            transport.resume_reading()
+            if self._held:
+                asyncio.get_running_loop().call_soon(self._release_held)
+
+    def _release_held(self) -> None:
+        held = bytes(self._held)
+        self._held.clear()
+        if held:
+            self.data_received(held)
 
     def tick(self) -> None:
         """Once a second: close a connection idle for ``KEEP_ALIVE_SECONDS``.

@@ -3,7 +3,8 @@
 Goal: textwire's redirect server, with click recording on, at >= 0.35 of nginx's rate for a
 fixed 302 on the same machine in the same run, p99 under 10 ms, and zero clicks lost.
 
-textwire runs as ``textwire serve --role redirect`` in its own process over a fresh SQLite
+textwire runs as ``textwire serve --role redirect`` (its own HTTP/1.1 listener,
+links/listener.py, on uvloop) in its own process over a fresh SQLite
 database (or ``--database-url``) holding 1,000 short links made by the send pipeline. nginx
 runs in the foreground from a temporary config (one worker process, access log off) and
 answers every path with a fixed ``302``. ``wrk`` (one thread) requests the same 1,000 slug
@@ -12,9 +13,11 @@ After the last round textwire is stopped gracefully (SIGTERM flushes the click b
 the stored clicks are counted against the 302s wrk counted: a click for every redirect wrk
 saw (a few more may be stored: requests answered as wrk's clock ran out).
 
-A third server, also measured every round, shows where the gap to nginx lies: the smallest
-ASGI app answering the same fixed 302, served by uvicorn exactly as textwire serves its
-redirect role (same config, uvloop, no Server/Date headers).
+Two more servers, also measured every round, show where the gap to nginx lies: the smallest
+ASGI app answering the same fixed 302 under uvicorn (textwire's API settings, uvloop, no
+Server/Date headers), which is what textwire's redirect role ran on before its own
+listener; and the smallest ``asyncio.Protocol`` over ``httptools`` on uvloop answering the
+same 302, which is the floor of textwire's own listener (links/listener.py): parse, write.
 
 Needs ``wrk`` and ``nginx``:
 
@@ -118,6 +121,42 @@ async def trivial_asgi(scope: dict[str, object], receive: object, send: object) 
         }
     )
     await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+
+class TrivialProtocol(asyncio.Protocol):
+    """The raw reference: httptools parses, every complete request gets the fixed 302."""
+
+    RESPONSE = (
+        b"HTTP/1.1 302 Found\r\nlocation: https://shop.example.com/offers\r\n"
+        b"content-length: 0\r\n\r\n"
+    )
+
+    def __init__(self) -> None:
+        import httptools
+
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        self.transport.write(self.RESPONSE)
+
+
+def serve_trivial_protocol(port: int) -> None:
+    from textwire.server import run
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(TrivialProtocol, "127.0.0.1", port, backlog=2048)
+        await server.serve_forever()
+
+    run(serve())
 
 
 def serve_trivial(port: int) -> None:
@@ -252,7 +291,7 @@ async def bench(args: argparse.Namespace) -> int:
     paths = await make_links(settings)
     script = work / "paths.lua"
     script.write_text(WRK_SCRIPT % {"paths": ", ".join(f'"{p}"' for p in paths), "agent": IPHONE})
-    tw_port, nginx_port, asgi_port = free_port(), free_port(), free_port()
+    tw_port, nginx_port, asgi_port, raw_port = free_port(), free_port(), free_port(), free_port()
     (work / "nginx.conf").write_text(NGINX_CONF % {"dir": work, "port": nginx_port})
     textwire = spawn(
         [
@@ -269,12 +308,15 @@ async def bench(args: argparse.Namespace) -> int:
     )
     web = spawn([nginx, "-p", str(work), "-c", str(work / "nginx.conf")])
     asgi = spawn([sys.executable, __file__, "--trivial-asgi", str(asgi_port)])
+    raw = spawn([sys.executable, __file__, "--trivial-protocol", str(raw_port)])
     rounds: list[tuple[WrkResult, WrkResult]] = []
     references: list[WrkResult] = []
+    raw_references: list[WrkResult] = []
     try:
         await wait_ready(f"http://127.0.0.1:{tw_port}/", textwire)
         await wait_ready(f"http://127.0.0.1:{nginx_port}/", web)
         await wait_ready(f"http://127.0.0.1:{asgi_port}/", asgi)
+        await wait_ready(f"http://127.0.0.1:{raw_port}/", raw)
 
         def measure(port: int, seconds: int) -> WrkResult:
             cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{seconds}s", "--latency",
@@ -283,12 +325,15 @@ async def bench(args: argparse.Namespace) -> int:
 
         warm = [measure(nginx_port, args.warmup), measure(tw_port, args.warmup)]
         measure(asgi_port, args.warmup)
+        measure(raw_port, args.warmup)
         for _ in range(args.rounds):
             rounds.append((measure(nginx_port, args.seconds), measure(tw_port, args.seconds)))
             references.append(measure(asgi_port, args.seconds))
+            raw_references.append(measure(raw_port, args.seconds))
     finally:
         stop(web, signal.SIGQUIT)
         stop(asgi)
+        stop(raw)
         stopping = time.monotonic()
         exit_code = stop(textwire, wait=600)  # graceful: flushes every buffered click
         drain = time.monotonic() - stopping
@@ -301,10 +346,13 @@ async def bench(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, wrk -t1 "
         f"-c{args.connections}, {args.rounds} x {args.seconds} s per server, {LINKS} slugs"
     )
-    for i, ((base, tw), ref) in enumerate(zip(rounds, references, strict=True), 1):
+    for i, ((base, tw), ref, bare) in enumerate(
+        zip(rounds, references, raw_references, strict=True), 1
+    ):
         print(line(f"round {i}: nginx fixed 302", base))
         print(line(f"round {i}: textwire redirect", tw))
         print(line(f"round {i}: trivial ASGI 302", ref))
+        print(line(f"round {i}: trivial protocol 302", bare))
     best_base = max((b for b, _ in rounds), key=lambda r: r.rate)
     best_tw = max((t for _, t in rounds), key=lambda r: r.rate)
     ratios = sorted(t.rate / b.rate for b, t in rounds)
@@ -322,6 +370,12 @@ async def bench(args: argparse.Namespace) -> int:
         f"trivial ASGI 302 under uvicorn (best round): {best_ref.rate:,.0f}/s = "
         f"{best_ref.rate / best_base.rate:.2f} of nginx; textwire = "
         f"{best_tw.rate / best_ref.rate:.2f} of it"
+    )
+    best_raw = max(raw_references, key=lambda r: r.rate)
+    print(
+        f"trivial httptools protocol 302 (best round): {best_raw.rate:,.0f}/s = "
+        f"{best_raw.rate / best_base.rate:.2f} of nginx; textwire = "
+        f"{best_tw.rate / best_raw.rate:.2f} of it"
     )
     lost = max(0, redirects - stored)
     print(
@@ -347,9 +401,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measurements per server")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up time per server")
     parser.add_argument("--trivial-asgi", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--trivial-protocol", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trivial_asgi:
         serve_trivial(args.trivial_asgi)
+        return
+    if args.trivial_protocol:
+        serve_trivial_protocol(args.trivial_protocol)
         return
     sys.exit(asyncio.run(bench(args)))
 

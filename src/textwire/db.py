@@ -23,7 +23,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-
 # SQLite's page cache per connection, in KiB (its default is 2 MiB). The writer's inserts
 # land all over the indexes (random SIDs, click and event rows); with the default cache
 # they kept re-reading pages they had just written: a 64 MiB cache cut the cost of a click

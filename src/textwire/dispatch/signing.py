@@ -15,13 +15,16 @@ from collections.abc import Mapping, Sequence
 
 
 def twilio_signature(token: str, url: str, params: Mapping[str, str | Sequence[str]]) -> str:
-    payload = url
-    for name in sorted(set(params)):
+    parts = [url]
+    for name in sorted(params):
         value = params[name]
-        values = [value] if isinstance(value, str) else list(value)
-        for item in sorted(set(values)):
-            payload += name + item
-    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+        if isinstance(value, str):  # the usual case: one value per name
+            parts += (name, value)
+        else:
+            for item in sorted(set(value)):
+                parts += (name, item)
+    payload = "".join(parts)
+    digest = hmac.digest(token.encode(), payload.encode(), "sha1")  # one-shot: OpenSSL's
     return base64.b64encode(digest).decode()
 
 

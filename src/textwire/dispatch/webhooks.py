@@ -16,12 +16,12 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import bindparam, or_, select, update
 
 from textwire import tables as t
+from textwire.dispatch.forms import form_encode
 from textwire.dispatch.signing import textwire_signature, twilio_signature
 from textwire.messages.serialize import API_VERSION
 from textwire.runtime import Runtime
@@ -74,7 +74,7 @@ def form_webhook_row(
         "url": url,
         "method": "POST",
         "content_type": FORM,
-        "body": urlencode(params),
+        "body": form_encode(params),
         "headers": {"X-Twilio-Signature": twilio_signature(token, url, params)},
         "status": "pending",
         "attempts": 0,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +38,7 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
     events: list[dict[str, Any]] = []
     hooks: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
+    tokens: dict[str, str] = {}
     for ch in changes:
         sid = ch.row["sid"]
         values = merged.get(sid)
@@ -56,15 +57,21 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
         counts[ch.status] += 1
         url = ch.row.get("status_callback")
         if url and ch.callback:
-            params = status_callback_params({**ch.row, **values}, ch.status, ch.error_code, now)
+            account = ch.row["account_sid"]
+            token = tokens.get(account)
+            if token is None:
+                token = tokens[account] = await rt.tokens.token(account)
+            # The row as this change leaves it: its columns, then what the changes set.
+            current = ChainMap(values, cast(dict[str, Any], ch.row))  # read, never written
+            params = status_callback_params(current, ch.status, ch.error_code, now)
             hooks.append(
                 form_webhook_row(
-                    account_sid=ch.row["account_sid"],
+                    account_sid=account,
                     message_sid=sid,
                     kind="status",
                     url=url,
                     params=params,
-                    token=await rt.tokens.token(ch.row["account_sid"]),
+                    token=token,
                     now=now,
                 )
             )

@@ -186,6 +186,17 @@ class TokenCache:
         self._box = box
         self._tokens: dict[str, str] = {}
 
+    async def check_key(self) -> None:
+        """Raise ``WrongSecretKey`` now if the key cannot open this database's secrets.
+
+        Found later, it would fail every dispatch batch with a status callback (a callback
+        is signed with the account's token) and every integration load, over and over.
+        """
+        async with self._db.read() as conn:
+            enc = await conn.scalar(select(t.accounts.c.auth_token_enc).limit(1))
+        if enc is not None:
+            self._box.decrypt(enc)
+
     async def token(self, account_sid: str) -> str:
         cached = self._tokens.get(account_sid)
         if cached is not None:

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from textwire.commands.links import links_app
 from textwire.commands.segments import segments_command
 from textwire.commands.subscribers import subscribers_app
 from textwire.config import Settings
+from textwire.crypto import WrongSecretKey
 from textwire.errors import TextwireError
 from textwire.runtime import Runtime, open_runtime
 
@@ -68,6 +69,17 @@ def run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]
     except TextwireError as exc:
         err_console.print(f"[red]error {exc.code}:[/red] {exc.detail}")
         raise typer.Exit(code=2) from None
+    except WrongSecretKey as exc:
+        _wrong_key(settings, exc)
+
+
+def _wrong_key(settings: Settings, exc: WrongSecretKey) -> NoReturn:
+    where = "TEXTWIRE_SECRET_KEY" if settings.secret_key else f"{settings.data_dir}/secret.key"
+    err_console.print(
+        f"[red]error:[/red] {exc} The key in {where} is not the one this database's secrets "
+        "were stored with; set TEXTWIRE_SECRET_KEY to that key."
+    )
+    raise typer.Exit(code=2)
 
 
 async def resolve_account(rt: Runtime, account: str | None) -> str:
@@ -104,7 +116,10 @@ def serve(
         raise typer.Exit(code=2)
     settings = settings_for(data_dir, host=host, port=port, redirect_port=redirect_port)
     logs.configure(settings.log_level, settings.log_json)
-    run(serve_forever(settings, role))  # type: ignore[arg-type]
+    try:
+        run(serve_forever(settings, role))  # type: ignore[arg-type]
+    except WrongSecretKey as exc:
+        _wrong_key(settings, exc)
 
 
 @accounts_app.command("create")

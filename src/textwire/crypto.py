@@ -15,6 +15,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 
+class WrongSecretKey(RuntimeError):
+    """The key does not open the secrets this database holds."""
+
+
 class SecretBox:
     """Encrypts and decrypts secrets with one Fernet key."""
 
@@ -28,7 +32,7 @@ class SecretBox:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:  # wrong TEXTWIRE_SECRET_KEY for this database
-            raise RuntimeError(
+            raise WrongSecretKey(
                 "cannot decrypt a stored secret: is TEXTWIRE_SECRET_KEY right?"
             ) from exc
 

@@ -69,13 +69,19 @@ async def open_runtime(
         await upgrade(url)
     db = Database(url)
     box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+    tokens = TokenCache(db, box)
+    try:
+        await tokens.check_key()
+    except BaseException:
+        await db.dispose()
+        raise
     return Runtime(
         settings=settings,
         db=db,
         box=box,
         clock=clock or Clock(),
         auth=Authenticator(db),
-        tokens=TokenCache(db, box),
+        tokens=tokens,
         directory=Directory(db),
         inserter=MessageInserter(db, settings.insert_batch_max),
         metrics=Metrics(),

@@ -101,3 +101,20 @@ def test_db_upgrade_is_idempotent(settings: Settings) -> None:
         out = textwire(settings, "db", "upgrade")
         assert out.returncode == 0, out.stderr
         assert "up to date" in out.stdout
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["accounts", "list"]])
+def test_a_wrong_secret_key_is_a_clear_exit_2(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """A key that cannot open the stored secrets stops textwire at start-up, naming the
+    setting, instead of failing every callback-signing dispatch batch later."""
+    from cryptography.fernet import Fernet
+
+    created = textwire(settings, "accounts", "create", "--name", "Keyed")
+    assert created.returncode == 0, created.stderr
+    monkeypatch.setenv("TEXTWIRE_SECRET_KEY", Fernet.generate_key().decode())
+    out = textwire(settings, *command)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "TEXTWIRE_SECRET_KEY" in out.stderr
+    assert "Traceback" not in out.stderr

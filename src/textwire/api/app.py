@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
@@ -125,6 +126,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             TextwireError(code, detail, status=exc.status_code).to_body(),
             status_code=exc.status_code,
         )
+
+    # Its own handler (not the catch-all below, which Starlette re-raises to the server's
+    # error log): a client that left mid-body is not textwire's error, and nobody is there
+    # to read an answer.
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        log.info("client disconnected before its request body arrived")
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

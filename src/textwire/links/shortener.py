@@ -40,6 +40,9 @@ class DomainInfo:
     fallback_url: str | None
     callback_url: str | None
     disable_https: bool
+    # Twilio's ContinueOnFailure: when shortening fails, send the original links (true) or
+    # do not send the message at all (false).
+    continue_on_failure: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class Shortened:
     text: str
     rows: list[dict[str, Any]]
     record: dict[str, Any] | None
+
+    @property
+    def withheld(self) -> bool:
+        """Shortening failed and the link domain's ContinueOnFailure is false."""
+        return self.record is not None and self.record.get("continue_on_failure") is False
 
 
 def default_base_url(settings: Settings) -> str:
@@ -136,6 +144,7 @@ class Shortener:
                     fallback_url=r.fallback_url,
                     callback_url=r.callback_url,
                     disable_https=bool(r.disable_https),
+                    continue_on_failure=bool(r.continue_on_failure),
                 )
             by_service = {
                 r.service_sid: domains.get(r.domain_sid)
@@ -215,9 +224,15 @@ class Shortener:
                 return short
 
             result = rewrite(text, mode, make_link)
-        except Exception as exc:  # F-LINK-11: the message goes out with its own links
-            log.exception("link shortening failed; sending the original links")
-            return Shortened(text, [], {"status": "failed", "error": str(exc)[:200]})
+        except Exception as exc:  # F-LINK-11: the message goes out with its own links...
+            record: dict[str, Any] = {"status": "failed", "error": str(exc)[:200]}
+            if links.domain is not None and not links.domain.continue_on_failure:
+                # ...unless its domain says ContinueOnFailure=false: then it does not go out.
+                log.exception("link shortening failed; the domain says not to send")
+                record["continue_on_failure"] = False
+            else:
+                log.exception("link shortening failed; sending the original links")
+            return Shortened(text, [], record)
         if not rows:
             return Shortened(text, [], None)
         return Shortened(

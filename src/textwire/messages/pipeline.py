@@ -33,6 +33,7 @@ SCHEDULE_MIN = timedelta(seconds=300)
 SCHEDULE_MAX = timedelta(days=35)
 # A fresh slug colliding with a stored one is a 1-in-10^12 event; three tries is plenty.
 SLUG_ATTEMPTS = 3
+WITHHELD = "Link shortening failed and the link domain's ContinueOnFailure is false"
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,19 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
         row.update(date_created=now, date_updated=now, send_at=send_at)
         row["status_callback"] = callback or (service.status_callback if service else None)
         row["next_attempt_at"] = send_at.timestamp() if send_at else time.time()
-        event = {"message_sid": sid, "status": status, "error_code": None, "at": now}
+        if shortened.withheld:  # stored, visible, never dispatched
+            row.update(
+                status="failed",
+                error_code=30008,
+                error_message=WITHHELD,
+                next_attempt_at=None,
+            )
+        event = {
+            "message_sid": sid,
+            "status": row["status"],
+            "error_code": row["error_code"],
+            "at": now,
+        }
         link_rows = [(lt.links, {**r, "message_sid": sid}) for r in shortened.rows]
         try:
             await rt.inserter.insert(row, event, link_rows)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 
 from textwire import tables as t
 from textwire.clock import Clock
@@ -192,8 +193,11 @@ class TokenCache:
         Found later, it would fail every dispatch batch with a status callback (a callback
         is signed with the account's token) and every integration load, over and over.
         """
-        async with self._db.read() as conn:
-            enc = await conn.scalar(select(t.accounts.c.auth_token_enc).limit(1))
+        try:
+            async with self._db.read() as conn:
+                enc = await conn.scalar(select(t.accounts.c.auth_token_enc).limit(1))
+        except DBAPIError:  # no schema yet (opened without migrating): nothing to open
+            return
         if enc is not None:
             self._box.decrypt(enc)
 

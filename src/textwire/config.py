@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Also serve /metrics and /healthz alone on this port (any role).",
+    )
     public_url: str | None = Field(
         None, description="Base URL clients use to reach the API (for links in responses)."
     )

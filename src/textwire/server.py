@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
-from textwire.api.app import create_app
+from textwire.api.app import create_app, probes_app
 from textwire.config import Role, Settings
 from textwire.dispatch.webhooks import WebhookDeliverer
 from textwire.dispatch.worker import Worker, worker_id
@@ -40,6 +40,8 @@ class Running:
     stop: asyncio.Event
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     uvicorn_server: uvicorn.Server | None = None
+    probes_server: uvicorn.Server | None = None
+    metrics_port: int | None = None
     redirect_port: int | None = None
     redirect_listener: RedirectListener | None = None
     clicks: ClickRecorder | None = None
@@ -98,11 +100,21 @@ async def started(
             running.port = server.servers[0].sockets[0].getsockname()[1]
         if role in ("all", "redirect"):
             await _start_redirect(running, settings)
+        if settings.metrics_port is not None:
+            probes = _Server(uvicorn_config(probes_app(rt), settings.host, settings.metrics_port))
+            running.probes_server = probes
+            running.tasks.append(task := asyncio.create_task(probes.serve()))
+            while not probes.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+            running.metrics_port = probes.servers[0].sockets[0].getsockname()[1]
         yield running
     finally:
         stop.set()
-        if running.uvicorn_server is not None:
-            running.uvicorn_server.should_exit = True
+        for http_server in (running.uvicorn_server, running.probes_server):
+            if http_server is not None:
+                http_server.should_exit = True
         # The redirect listener's task stops it on ``stop`` (finishing in-flight requests).
         await asyncio.gather(*running.tasks, return_exceptions=True)
         if running.clicks is not None:  # after the listener stopped: every click is in

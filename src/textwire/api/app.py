@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
@@ -68,19 +70,43 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
-        try:
-            async with rt.db.read() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:  # report, do not crash: this is what the probe is for
-            return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "version": __version__})
+        return await health(rt)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        await sample_gauges(rt)
-        return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4")
+        return await metrics_page(rt)
 
     return app
+
+
+async def health(rt: Runtime) -> JSONResponse:
+    """``/healthz``: 200 when the database answers, 503 with the reason when not."""
+    try:
+        async with rt.db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # report, do not crash: this is what the probe is for
+        return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def metrics_page(rt: Runtime) -> Response:
+    """``/metrics``: this process's counters and histograms, and the queue's gauges."""
+    await sample_gauges(rt)
+    return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def probes_app(rt: Runtime) -> Starlette:
+    """Only ``/healthz`` and ``/metrics``, on ``metrics_port``: how a process without the
+    API (a worker, a redirect server) is probed and scraped. Dispatch latency, transitions
+    and webhook failures are counted in the process that does the work."""
+
+    async def healthz(_: Request) -> Response:
+        return await health(rt)
+
+    async def metrics(_: Request) -> Response:
+        return await metrics_page(rt)
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
 
 
 async def sample_gauges(rt: Runtime) -> None:

@@ -37,22 +37,27 @@ async def _prepare(settings: Settings) -> None:
         await create_sender_row(
             rt, acct.account_sid, Params([("Sender", "+14155550111"), ("Mps", "10000")])
         )
-        await asyncio.gather(
-            *(
-                send(
-                    rt,
-                    SendRequest(
-                        account_sid=acct.account_sid,
-                        to="+14155550100",
-                        from_="+14155550111",
-                        body=f"message {i}",
-                    ),
-                )
-                for i in range(COUNT)
-            )
-        )
+        await _send_many(rt, acct.account_sid, COUNT, "message")
     finally:
         await rt.close()
+
+
+async def _send_many(rt: Runtime, account_sid: str, count: int, body: str) -> None:
+    """``count`` messages from the test sender through the send pipeline, as the API would."""
+    await asyncio.gather(
+        *(
+            send(
+                rt,
+                SendRequest(
+                    account_sid=account_sid,
+                    to="+14155550100",
+                    from_="+14155550111",
+                    body=f"{body} {i}",
+                ),
+            )
+            for i in range(count)
+        )
+    )
 
 
 async def _counts(rt: Runtime) -> dict[str, int]:
@@ -193,23 +198,7 @@ def test_killed_worker_mid_remote_hand_over_records_every_message_once(
             )
             client.sender("+14155550111", integration["sid"], Mps="10000")
 
-            async def create() -> None:
-                await asyncio.gather(
-                    *(
-                        send(
-                            api.rt,
-                            SendRequest(
-                                account_sid=client.sid,
-                                to="+14155550100",
-                                from_="+14155550111",
-                                body=f"remote {i}",
-                            ),
-                        )
-                        for i in range(count)
-                    )
-                )
-
-            api.call(create())
+            api.call(_send_many(api.rt, client.sid, count, "remote"))
             settings = api.settings
         finally:
             api.stop()

@@ -4,7 +4,9 @@ The redirect handler only appends a ``PendingClick`` to a list: no database, no 
 ``ClickRecorder.run`` flushes the list when it reaches ``click_batch_size`` or every
 ``click_flush_interval`` seconds: it classifies the user agents (in a thread, since
 ``ua-parser`` is CPU work), inserts the clicks and, for human clicks on a domain with a
-``CallbackUrl``, the click webhooks, all in one transaction. A failed write puts the
+``CallbackUrl``, the click webhooks, all in one transaction. The rows and their
+parameters are built in that thread too, and go to the database as multi-row INSERTs,
+so the event loop serving redirects does no per-click database work. A failed write puts the
 clicks back at the front of the buffer. ``close()`` flushes until nothing is left, so a
 graceful shutdown loses no click.
 
@@ -23,6 +25,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -37,6 +40,19 @@ from textwire.links.useragent import ClientInfo, UserAgentClassifier
 log = logging.getLogger("textwire.links.clicks")
 
 MAX_STORED_USER_AGENT = 1024
+
+MAX_BATCH = 50_000
+"""Most clicks one transaction writes (its rows take ~200 bytes a click while written)."""
+
+ROWS_PER_STATEMENT = 500
+"""Clicks per multi-row INSERT (15 parameters each: 7,500, under SQLite's 32,766)."""
+
+# link_clicks columns in the order a row tuple holds them: the link's, the click's, the
+# client's (the three parts are built once per distinct link, moment and client).
+_LINK_COLUMNS = ("slug", "account_sid", "message_sid", "service_sid", "campaign_sid", "to_addr")
+_CLICK_COLUMNS = ("clicked_at", "method", "ip")
+_CLIENT_COLUMNS = ("user_agent", "browser", "os", "device_type", "is_bot", "bot")
+COLUMNS = _LINK_COLUMNS + _CLICK_COLUMNS + _CLIENT_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +125,8 @@ class ClickRecorder:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._watchers: list[Callable[[bool], None]] = []
+        self._sql: _InsertSql | None = None
+        self._process: dict[str, Callable[[Any], Any] | None] = {}
         self.saturated = False
         self.received = 0
         self.written = 0
@@ -186,14 +204,13 @@ class ClickRecorder:
     async def flush(self) -> int:
         """Write what is buffered now (in batches); returns how many clicks were written.
 
-        A batch is everything waiting, up to ``max(batch_size, high_water)`` clicks. Most
-        of a click's cost is SQLite updating four indexes, and a transaction writes each
-        index page it touched once: a writer that has fallen behind catches up faster
-        in fewer, larger transactions (2,000 clicks a transaction cost ~55 µs a click
-        in the redirect bench, 20,000 ~21 µs).
+        A batch is everything waiting, up to ``max(batch_size, MAX_BATCH)`` clicks: a
+        transaction writes each page it touched once, so a writer that has fallen behind
+        catches up faster in fewer, larger transactions; ``MAX_BATCH`` bounds the memory
+        and the time one write takes.
         """
         written = 0
-        largest = max(self._batch_size, self._high_water)
+        largest = max(self._batch_size, MAX_BATCH)
         async with self._lock:
             while self._buffer:
                 batch = self._buffer[:largest]
@@ -210,49 +227,81 @@ class ClickRecorder:
         return written
 
     async def _write(self, batch: Sequence[PendingClick]) -> None:
-        # Classifying and building rows is CPU work: off the event loop that serves redirects.
-        rows, human = await asyncio.to_thread(self._rows, batch)
+        # Classifying, building rows and converting their values is CPU work: off the event
+        # loop that serves redirects.
+        statements, human = await asyncio.to_thread(self._statements, batch, self._insert_sql())
         hooks = await self._webhooks(human) if human else []
         async with self._db.write() as conn:
-            # The driver's executemany: SQLAlchemy's per-row parameter work cost more than
-            # everything else a click costs.
-            await self._db.executemany(conn, insert(lt.link_clicks), rows, key="link_clicks.insert")
+            for sql, parameters in statements:
+                await conn.exec_driver_sql(sql, parameters)
             if hooks:
                 await conn.execute(insert(t.webhooks), hooks)
 
+    def _insert_sql(self) -> Callable[[int], str]:
+        """``sql(n)``: an INSERT of ``n`` click rows in one statement, in the writer's dialect.
+
+        Not the driver's executemany: sqlite3 takes the GIL back for every row it binds,
+        and with the event loop busy serving redirects each of those waits for the loop to
+        let go of it (the interpreter's switch interval): clicks were written at a tenth of
+        their idle speed under load. One statement of many rows takes the GIL once.
+        """
+        if self._sql is None:
+            dialect = self._db.writer.dialect
+            self._sql = _InsertSql(dialect.paramstyle)
+            self._process = {
+                name: lt.link_clicks.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in COLUMNS
+            }
+        return self._sql.sql
+
+    def _statements(
+        self, batch: Sequence[PendingClick], sql: Callable[[int], str]
+    ) -> tuple[list[tuple[str, tuple[Any, ...]]], list[PendingClick]]:
+        """The INSERT statements (with their parameters) of ``batch``, and its human clicks."""
+        rows, human = self._rows(batch)
+        statements = []
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            part = rows[start : start + ROWS_PER_STATEMENT]
+            statements.append((sql(len(part)), tuple(chain.from_iterable(part))))
+        return statements, human
+
     def _rows(
         self, batch: Sequence[PendingClick]
-    ) -> tuple[list[dict[str, Any]], list[PendingClick]]:
-        """The ``link_clicks`` rows of ``batch``, and its human clicks (for click events).
+    ) -> tuple[list[tuple[Any, ...]], list[PendingClick]]:
+        """The ``link_clicks`` rows of ``batch`` (values in ``COLUMNS`` order, converted as
+        SQLAlchemy would bind them), and its human clicks (for click events).
 
         A batch repeats itself: the same links, the same user agents, many clicks in one
-        millisecond. The columns that come from the link, from the client's
-        classification and from the time are each built once per distinct value and
-        merged, so a row costs little more than a dict merge.
+        millisecond. The parts of a row that come from the link, from the client's
+        classification and from the time are each built once per distinct value, so a row
+        costs little more than joining three tuples.
         """
-        rows: list[dict[str, Any]] = []
+        process = self._process
+        rows: list[tuple[Any, ...]] = []
         human: list[PendingClick] = []
-        links: dict[int, dict[str, Any]] = {}  # id(target): the batch holds the targets
-        clients: dict[tuple[str | None, str], tuple[dict[str, Any], bool]] = {}
-        stamps: dict[int, datetime] = {}
+        links: dict[int, tuple[Any, ...]] = {}  # id(target): the batch holds the targets
+        clients: dict[tuple[str | None, str], tuple[tuple[Any, ...], bool]] = {}
+        stamps: dict[int, Any] = {}
+        to_stamp = process["clicked_at"]
         for click in batch:
             target = click.target
             link = links.get(id(target))
             if link is None:
-                link = links[id(target)] = _link_columns(target)
+                link = links[id(target)] = _converted(_LINK_COLUMNS, _link_values(target), process)
             client_key = (click.user_agent, click.method)
             client = clients.get(client_key)
             if client is None:
-                client = clients[client_key] = _client_columns(
-                    click.user_agent, self._classifier.classify(click.user_agent, click.method)
+                info = self._classifier.classify(click.user_agent, click.method)
+                client = clients[client_key] = (
+                    _converted(_CLIENT_COLUMNS, _client_values(click.user_agent, info), process),
+                    info.is_bot,
                 )
             millis = int(click.at * 1000)
             stamp = stamps.get(millis)
             if stamp is None:
-                stamp = stamps[millis] = datetime.fromtimestamp(millis / 1000, UTC)
-            rows.append(
-                {**link, **client[0], "clicked_at": stamp, "method": click.method, "ip": click.ip}
-            )
+                stamp = datetime.fromtimestamp(millis / 1000, UTC)
+                stamp = stamps[millis] = to_stamp(stamp) if to_stamp else stamp
+            rows.append((*link, stamp, click.method, click.ip, *client[0]))
             if not client[1]:
                 human.append(click)
         return rows, human
@@ -302,25 +351,72 @@ class ClickRecorder:
         return hooks
 
 
-def _link_columns(target: LinkTarget) -> dict[str, Any]:
-    return {
-        "slug": target.slug,
-        "account_sid": target.account_sid,
-        "message_sid": target.message_sid,
-        "service_sid": target.service_sid,
-        "campaign_sid": target.campaign_sid,
-        "to_addr": target.to_addr,
-    }
+class _InsertSql:
+    """``INSERT INTO link_clicks (...) VALUES (...), (...), ...`` for ``n`` rows, in the
+    driver's parameter style; the full-size statement is built once (and stays in the
+    driver's statement cache), the shorter last one of a batch when needed."""
+
+    def __init__(self, paramstyle: str):
+        if paramstyle not in ("qmark", "numeric_dollar", "format"):
+            raise ValueError(f"unsupported parameter style {paramstyle}")
+        self._style = paramstyle
+        self._built: dict[int, str] = {}
+
+    def sql(self, n: int) -> str:
+        built = self._built.get(n)
+        if built is None:
+            built = _insert_sql(self._style, n)
+            if n == ROWS_PER_STATEMENT:
+                self._built[n] = built
+        return built
 
 
-def _client_columns(user_agent: str | None, info: ClientInfo) -> tuple[dict[str, Any], bool]:
-    """The columns a click's client decides, and whether it is a bot."""
-    columns = {
-        "user_agent": (user_agent or "")[:MAX_STORED_USER_AGENT] or None,
-        "browser": info.browser[:64],
-        "os": info.os[:64],
-        "device_type": info.device_type,
-        "is_bot": info.is_bot,
-        "bot": info.bot[:64] if info.bot else None,
-    }
-    return columns, info.is_bot
+def _insert_sql(paramstyle: str, n: int) -> str:
+    width = len(COLUMNS)
+    if paramstyle == "qmark":
+        row = "(" + ", ".join("?" * width) + ")"
+        values = ", ".join([row] * n)
+    elif paramstyle == "format":
+        row = "(" + ", ".join(["%s"] * width) + ")"
+        values = ", ".join([row] * n)
+    else:  # numeric_dollar
+        values = ", ".join(
+            "(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(n)
+        )
+    return f"INSERT INTO {lt.link_clicks.name} ({', '.join(COLUMNS)}) VALUES {values}"
+
+
+def _converted(
+    names: Sequence[str],
+    values: Sequence[Any],
+    process: dict[str, Callable[[Any], Any] | None],
+) -> tuple[Any, ...]:
+    """``values`` of the columns ``names`` through their bind processors."""
+    out = []
+    for name, value in zip(names, values, strict=True):
+        convert = process[name]
+        out.append(convert(value) if convert is not None else value)
+    return tuple(out)
+
+
+def _link_values(target: LinkTarget) -> tuple[Any, ...]:
+    return (
+        target.slug,
+        target.account_sid,
+        target.message_sid,
+        target.service_sid,
+        target.campaign_sid,
+        target.to_addr,
+    )
+
+
+def _client_values(user_agent: str | None, info: ClientInfo) -> tuple[Any, ...]:
+    """The columns a click's client decides (``_CLIENT_COLUMNS``)."""
+    return (
+        (user_agent or "")[:MAX_STORED_USER_AGENT] or None,
+        info.browser[:64],
+        info.os[:64],
+        info.device_type,
+        info.is_bot,
+        info.bot[:64] if info.bot else None,
+    )

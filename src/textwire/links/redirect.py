@@ -53,6 +53,9 @@ _NOT_FOUND_HEADERS: Final = (
     (b"cache-control", b"no-store"),
 )
 _METHODS: Final = {b"GET": "GET", b"HEAD": "HEAD"}
+# Distinct user agents decoded once and shared by the clicks that carry them: a buffered
+# click then holds a reference, not its own ~200-byte copy. Cleared when it grows past this.
+_AGENTS_KEPT: Final = 4096
 _NOT_ALLOWED: Final = http_response(405, [(b"allow", b"GET, HEAD")])
 
 Answer = bytes | Coroutine[Any, Any, bytes]
@@ -210,6 +213,7 @@ class Redirector:
         self.fallbacks = fallbacks
         self.clicks = clicks
         self.clock = clock
+        self._agents: dict[bytes, str] = {}
 
     def answer(
         self,
@@ -250,7 +254,13 @@ class Redirector:
         now = time.time() + self.clock.offset.total_seconds()  # clock.now(), cheaper
         if target.expires_at <= now:
             return self._fallback(method.encode(), host, target, connection)
-        agent = user_agent.decode("latin-1") if user_agent is not None else None
+        agent = None
+        if user_agent is not None:
+            agent = self._agents.get(user_agent)
+            if agent is None:
+                if len(self._agents) >= _AGENTS_KEPT:
+                    self._agents.clear()
+                agent = self._agents[user_agent] = user_agent.decode("latin-1")
         self.clicks.add(PendingClick(target, now, method, ip, agent))
         if connection is None:
             return target.response

@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     click_batch_size: int = Field(2000, ge=1, description="Clicks written per batch.")
     click_flush_interval: float = Field(0.5, gt=0, description="Longest a click waits (s).")
     click_high_water: int = Field(
-        20_000, ge=1, description="Buffered clicks at which the redirect server stops reading."
+        500_000,
+        ge=1,
+        description="Buffered clicks at which the redirect server stops reading (~104 bytes each).",
     )
     slug_cache_size: int = Field(100_000, ge=1)
     cert_expiry_warning_days: int = Field(30, ge=0)

@@ -85,6 +85,7 @@ api_keys = Table(
     Column("friendly_name", String(64), nullable=False),
     Column("secret_hash", String(64), nullable=False),
     Column("date_created", UTCDateTime, nullable=False),
+    Column("date_updated", UTCDateTime, nullable=False),
 )
 
 integrations = Table(

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from textwire import tables as t
 from textwire.clock import Clock
 from textwire.crypto import SecretBox, hash_secret, new_token, secret_matches
 from textwire.db import Database
-from textwire.errors import TextwireError
+from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 
 
@@ -28,9 +30,18 @@ class NewAccount:
 
 
 @dataclass(frozen=True)
+class ApiKey:
+    sid: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(frozen=True)
 class NewApiKey:
     sid: str
     secret: str
+    key: ApiKey
 
 
 @dataclass(frozen=True)
@@ -77,20 +88,112 @@ async def create_account(db: Database, box: SecretBox, clock: Clock, name: str) 
     return NewAccount(sid, token)
 
 
+MAX_KEY_NAME = 64
+
+
+def check_key_name(name: str) -> str:
+    """A key's FriendlyName: optional (empty), at most 64 characters, as the column holds."""
+    if len(name) > MAX_KEY_NAME:
+        raise invalid("FriendlyName", f"must be at most {MAX_KEY_NAME} characters")
+    return name
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(row.sid, row.friendly_name, row.date_created, row.date_updated)
+
+
 async def create_api_key(db: Database, clock: Clock, account_sid: str, name: str) -> NewApiKey:
+    """A new key of ``account_sid``; its secret is returned here once and only hashed after."""
+    check_key_name(name)
     sid = new_sid("SK")
     secret = new_token() + new_token()
+    now = clock.now()
     async with db.write() as conn:
+        # Checked, not left to the foreign key: SQLite may not enforce it, and the CLI takes
+        # any --account it is given.
+        if (
+            await conn.scalar(select(t.accounts.c.sid).where(t.accounts.c.sid == account_sid))
+            is None
+        ):
+            raise TextwireError(20404, f"Account {account_sid} not found")
         await conn.execute(
             insert(t.api_keys).values(
                 sid=sid,
                 account_sid=account_sid,
-                friendly_name=name[:64] or "key",
+                friendly_name=name,
                 secret_hash=hash_secret(secret),
-                date_created=clock.now(),
+                date_created=now,
+                date_updated=now,
             )
         )
-    return NewApiKey(sid, secret)
+    return NewApiKey(sid, secret, ApiKey(sid, name, now, now))
+
+
+_KEY_COLUMNS = (
+    t.api_keys.c.sid,
+    t.api_keys.c.friendly_name,
+    t.api_keys.c.date_created,
+    t.api_keys.c.date_updated,
+)
+
+
+async def list_api_keys(db: Database, account_sid: str, offset: int, limit: int) -> list[ApiKey]:
+    """Oldest first: a new key lands on the last page, so offset paging neither skips nor
+    repeats a key while keys are being created."""
+    k = t.api_keys
+    query = (
+        select(*_KEY_COLUMNS)
+        .where(k.c.account_sid == account_sid)
+        .order_by(k.c.date_created, k.c.sid)
+        .offset(offset)
+        .limit(limit)
+    )
+    async with db.read() as conn:
+        return [_key(r) for r in await conn.execute(query)]
+
+
+async def get_api_key(db: Database, account_sid: str, sid: str) -> ApiKey:
+    """Key ``sid`` of ``account_sid``; another account's key is 20404, like a missing one."""
+    k = t.api_keys
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(*_KEY_COLUMNS).where(k.c.sid == sid, k.c.account_sid == account_sid)
+            )
+        ).first()
+    if row is None:
+        raise not_found("Key", sid)
+    return _key(row)
+
+
+async def rename_api_key(
+    db: Database, clock: Clock, account_sid: str, sid: str, name: str
+) -> ApiKey:
+    check_key_name(name)
+    k = t.api_keys
+    async with db.write() as conn:
+        row = (
+            await conn.execute(
+                update(k)
+                .where(k.c.sid == sid, k.c.account_sid == account_sid)
+                .values(friendly_name=name, date_updated=clock.now())
+                .returning(*_KEY_COLUMNS)
+            )
+        ).first()
+    if row is None:
+        raise not_found("Key", sid)
+    return _key(row)
+
+
+async def delete_api_key(db: Database, account_sid: str, sid: str) -> None:
+    """Remove key ``sid`` of ``account_sid``. Processes that cached it accept it until their
+    cache entry expires (``Authenticator.TTL``); the caller's own process should
+    ``forget()`` it."""
+    k = t.api_keys
+    async with db.write() as conn:
+        result = await conn.execute(delete(k).where(k.c.sid == sid, k.c.account_sid == account_sid))
+    if result.rowcount != 1:
+        raise not_found("Key", sid)
 
 
 async def default_integration_sid(db: Database, account_sid: str) -> str:
@@ -110,7 +213,9 @@ class Authenticator:
     """Checks Basic-auth credentials (account SID + token, or API key SID + secret).
 
     Credentials are cached for a few seconds: every API request authenticates, and a
-    database round trip per request would cost more than the request's own work.
+    database round trip per request would cost more than the request's own work. A key
+    deleted through this process is ``forget()``-ed at once; other processes stop accepting
+    it when their cache entry expires, within ``TTL``.
     """
 
     TTL = 5.0
@@ -121,6 +226,16 @@ class Authenticator:
         self._expiry: dict[str, float] = {}
         # When a cached credential expires under load, the requests in flight share one read.
         self._loading: dict[str, asyncio.Task[_Credential | None]] = {}
+        # Bumped by forget(): a read that began before a revocation may have seen the revoked
+        # row, so what it found is handed to its waiters but not cached.
+        self._generation = 0
+
+    def forget(self, username: str) -> None:
+        """Drop ``username``'s cached credential: the next request reads the database."""
+        self._generation += 1
+        self._cache.pop(username, None)
+        self._expiry.pop(username, None)
+        self._loading.pop(username, None)
 
     async def _lookup(self, username: str) -> _Credential | None:
         now = time.monotonic()
@@ -142,6 +257,7 @@ class Authenticator:
 
     async def _fetch(self, username: str) -> _Credential | None:
         now = time.monotonic()
+        generation = self._generation
         cred: _Credential | None = None
         async with self._db.read() as conn:
             if username.startswith("AC"):
@@ -164,6 +280,8 @@ class Authenticator:
                 ).first()
                 if row is not None:
                     cred = _Credential(row.account_sid, row.secret_hash, now + self.TTL)
+        if generation != self._generation:
+            return cred
         if len(self._cache) > 100_000:  # bound memory against credential-stuffing
             self._cache.clear()
             self._expiry.clear()

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from textwire import tables as t
+from textwire.commands.keys import keys_app
 from textwire.commands.links import links_app
 from textwire.commands.segments import segments_command
 from textwire.commands.subscribers import subscribers_app
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(subscribers_app, name="subscribers")
 app.command("segments")(segments_command)
 app.add_typer(links_app, name="links")
+app.add_typer(keys_app, name="keys")
 
 # Piped output is not cut to 80 columns: SIDs and numbers must survive grep and logs.
 console = Console(width=None if sys.stdout.isatty() else 200)

@@ -10,6 +10,7 @@ backend the suite runs on.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from textwire.links.clicks import (
     ROWS_PER_STATEMENT,
     ClickRecorder,
     LinkTarget,
-    PendingClick,
 )
 from textwire.links.useragent import UserAgentClassifier
 
@@ -63,10 +63,19 @@ def _target(i: int) -> LinkTarget:
     )
 
 
-def _clicks(n: int) -> list[PendingClick]:
+@dataclass(frozen=True)
+class Click:
+    target: LinkTarget
+    at: float
+    method: str
+    ip: str | None
+    user_agent: str | None
+
+
+def _clicks(n: int) -> list[Click]:
     targets = [_target(i) for i in range(7)]
     return [
-        PendingClick(
+        Click(
             target=targets[i % len(targets)],
             at=AT + (i // 3) * 0.0004,  # several clicks per millisecond, as batches have
             method="HEAD" if i % 11 == 0 else "GET",
@@ -77,7 +86,7 @@ def _clicks(n: int) -> list[PendingClick]:
     ]
 
 
-def _plain_row(click: PendingClick, classifier: UserAgentClassifier) -> dict[str, Any]:
+def _plain_row(click: Click, classifier: UserAgentClassifier) -> dict[str, Any]:
     """The row as the click's fields say, for SQLAlchemy's own INSERT."""
     target, info = click.target, classifier.classify(click.user_agent, click.method)
     return {
@@ -113,8 +122,8 @@ async def _both_ways(database_url: str, data_dir: Path, n: int) -> None:
             high_water=n + 1,
         )
         clicks = _clicks(n)
-        for click in clicks:
-            recorder.add(click)
+        for c in clicks:
+            recorder.add(c.target, c.at, c.method, c.ip, c.user_agent)
         assert await recorder.flush() == n
         assert recorder.pending == 0 and recorder.written == n
         async with db.write() as conn:

@@ -30,7 +30,7 @@ from textwire.clock import Clock
 from textwire.db import Database
 from textwire.links import responses
 from textwire.links import tables as lt
-from textwire.links.clicks import ClickRecorder, LinkTarget, PendingClick
+from textwire.links.clicks import ClickRecorder, LinkTarget
 from textwire.links.responses import Connection, http_response
 from textwire.links.slugs import slug_from_path
 from textwire.links.useragent import UserAgentClassifier
@@ -261,7 +261,7 @@ class Redirector:
                 if len(self._agents) >= _AGENTS_KEPT:
                     self._agents.clear()
                 agent = self._agents[user_agent] = user_agent.decode("latin-1")
-        self.clicks.add(PendingClick(target, now, method, ip, agent))
+        self.clicks.add(target, now, method, ip, agent)
         if connection is None:
             return target.response
         return responses.redirect(target.location, connection=connection)

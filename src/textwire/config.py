@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     click_high_water: int = Field(
         500_000,
         ge=1,
-        description="Buffered clicks at which the redirect server stops reading (~104 bytes each).",
+        description="Buffered clicks at which the redirect server stops reading (~112 bytes each).",
     )
     slug_cache_size: int = Field(100_000, ge=1)
     cert_expiry_warning_days: int = Field(30, ge=0)

@@ -24,6 +24,7 @@ from textwire.ids import new_sid
 from textwire.links import tables as lt
 from textwire.links.clicks import (
     COLUMNS,
+    MAX_BATCH,
     MAX_STORED_USER_AGENT,
     ROWS_PER_STATEMENT,
     ClickRecorder,
@@ -46,7 +47,7 @@ AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC).timestamp()
 
 
 def _target(i: int) -> LinkTarget:
-    slug = f"Slug{i:03d}"
+    slug = f"Slug{i:06d}"
     return LinkTarget(
         slug=slug,
         url=f"https://shop.example.com/{i}",
@@ -150,3 +151,41 @@ def test_the_click_writer_stores_what_sqlalchemy_stores(database_url: str, tmp_p
 def test_the_row_columns_are_the_tables_columns() -> None:
     assert set(COLUMNS) == {c.name for c in lt.link_clicks.columns} - {"id"}
     assert len(set(COLUMNS)) == len(COLUMNS)
+
+
+async def _behind(database_url: str, data_dir: Path) -> None:
+    db = Database(database_url)
+    try:
+        box = SecretBox(load_or_create_key(None, data_dir))
+        recorder = ClickRecorder(
+            db,
+            TokenCache(db, box),
+            UserAgentClassifier(),
+            batch_size=1,
+            interval=60,
+            high_water=10**9,
+            targets_slack=0,
+        )
+        # More than one write takes, each click on its own link: after the first write the
+        # targets kept for written clicks are pruned, and the rest must still be found.
+        n = MAX_BATCH + 25
+        targets = [_target(i) for i in range(n)]
+        for i, target in enumerate(targets):
+            recorder.add(target, AT + i / 1000, "GET", "203.0.113.1", IPHONE)
+        assert await recorder.flush() == n
+        async with db.read() as conn:
+            stored = [
+                tuple(r)
+                for r in await conn.execute(
+                    text("SELECT slug, message_sid FROM link_clicks ORDER BY id")
+                )
+            ]
+        assert stored == [(t.slug, t.message_sid) for t in targets]
+    finally:
+        await db.dispose()
+
+
+def test_a_writer_that_stays_behind_keeps_the_links_of_what_it_holds(
+    database_url: str, tmp_path: Path
+) -> None:
+    asyncio.run(_behind(database_url, tmp_path))

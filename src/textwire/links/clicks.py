@@ -115,6 +115,7 @@ class ClickRecorder:
         batch_size: int,
         interval: float,
         high_water: int,
+        targets_slack: int = TARGETS_SLACK,
     ):
         self._db = db
         self._tokens = tokens
@@ -129,6 +130,7 @@ class ClickRecorder:
         # The targets of the buffered clicks, by slug (links never change once created).
         # Emptied when the buffer is.
         self._targets: dict[str, LinkTarget] = {}
+        self._targets_slack = targets_slack
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._watchers: list[Callable[[bool], None]] = []
@@ -234,7 +236,7 @@ class ClickRecorder:
                 self.written += len(batch)
                 if self.saturated and len(self._buffer) <= self._low_water:
                     self._saturate(False)
-                if len(self._targets) > 2 * len(self._buffer) + TARGETS_SLACK:
+                if len(self._targets) > 2 * len(self._buffer) + self._targets_slack:
                     # Still behind after many distinct links: keep only what is buffered.
                     self._targets = {c[0]: self._targets[c[0]] for c in self._buffer}
             self._targets.clear()  # the buffer is empty

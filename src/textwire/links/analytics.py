@@ -47,9 +47,9 @@ class Scope:
         return conds
 
 
-# Clicks are reached through their links: ``link_clicks`` is indexed by slug only (each
-# index there is paid on every click written), while ``links`` has an index for each scope.
-# A click's scope columns are copied from its link, so the two select the same clicks.
+# Clicks are reached through their links: a click has only its link's slug (each index and
+# column of ``link_clicks`` is paid on every click written), while ``links`` has an index
+# for each scope.
 _CLICKS = lt.link_clicks.join(lt.links, lt.link_clicks.c.slug == lt.links.c.slug)
 
 
@@ -63,7 +63,7 @@ async def stats(db: Database, scope: Scope, *, include_bots: bool = False) -> di
             await conn.execute(
                 select(
                     func.count(),
-                    func.count(distinct(c.c.to_addr)),
+                    func.count(distinct(k.c.to_addr)),
                     func.min(c.c.clicked_at),
                     func.max(c.c.clicked_at),
                 )
@@ -141,8 +141,16 @@ async def clicks(
     """One page of individual clicks, oldest first, and whether there is another page."""
     c = lt.link_clicks
     conds = scope.on(lt.links) if include_bots else [*scope.on(lt.links), c.c.is_bot == false()]
+    k = lt.links
     query = (
-        select(c)
+        select(
+            c,
+            k.c.account_sid,
+            k.c.message_sid,
+            k.c.service_sid,
+            k.c.campaign_sid,
+            k.c.to_addr,
+        )
         .select_from(_CLICKS)
         .where(*conds)
         .order_by(c.c.id)

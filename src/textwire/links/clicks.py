@@ -1,14 +1,13 @@
 """Clicks: buffered on the redirect path, written in batches (F-LINK-7, F-LINK-8).
 
 The redirect handler only appends a ``PendingClick`` (a tuple) to a list: no database, no
-parsing.
-``ClickRecorder.run`` flushes the list when it reaches ``click_batch_size`` or every
-``click_flush_interval`` seconds: it classifies the user agents (in a thread, since
+parsing. ``ClickRecorder.run`` flushes the list when it reaches ``click_batch_size`` or
+every ``click_flush_interval`` seconds: it classifies the user agents (in a thread, since
 ``ua-parser`` is CPU work), inserts the clicks and, for human clicks on a domain with a
-``CallbackUrl``, the click webhooks, all in one transaction. The rows and their
-parameters are built in that thread too, and go to the database as multi-row INSERTs,
-so the event loop serving redirects does no per-click database work. A failed write puts the
-clicks back at the front of the buffer. ``close()`` flushes until nothing is left, so a
+``CallbackUrl``, the click webhooks, all in one transaction. The rows and their parameters
+are built in that thread too and go to the database as multi-row INSERTs, so the event
+loop serving redirects does no per-click database work. A failed write puts the clicks
+back at the front of the buffer. ``close()`` flushes until nothing is left, so a
 graceful shutdown loses no click.
 
 Backpressure: when more than ``high_water`` clicks wait (``click_high_water``), the
@@ -46,7 +45,7 @@ TARGETS_SLACK = 100_000
 """Targets kept for clicks already written before the buffer is pruned (see ``flush``)."""
 
 MAX_BATCH = 50_000
-"""Most clicks one transaction writes (its rows take ~200 bytes a click while written)."""
+"""Most clicks one transaction writes (its statements take ~150 bytes a click: ~7 MB)."""
 
 ROWS_PER_STATEMENT = 500
 """Clicks per multi-row INSERT (10 parameters each: 5,000, under SQLite's 32,766)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -21,7 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, or_, select
+from sqlalchemy import (
+    Float,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
@@ -67,6 +80,61 @@ CLAIMED_COLUMNS = (
     "send_at",
     "date_created",
 )
+# JSON columns are read as text and decoded here: SQLAlchemy would json.loads every row's
+# stored 'null' too.
+_JSON_COLUMNS = frozenset({"media_urls", "extra"})
+
+
+def _json(value: str | None) -> Any:
+    return None if value is None or value == "null" else json.loads(value)
+
+
+def _due_condition() -> Any:
+    m = t.messages
+    now = bindparam("now", type_=Float)
+    return and_(
+        m.c.next_attempt_at.is_not(None),
+        m.c.next_attempt_at <= now,
+        or_(m.c.lease_until.is_(None), m.c.lease_until < now),
+    )
+
+
+# Built once: the expression objects cost more to make each tick than to run (SQLAlchemy
+# caches the compiled SQL, not the statement objects).
+_DUE = select(literal(1)).select_from(t.messages).where(_due_condition()).limit(1)
+_RECEIPTS_DUE = (
+    select(literal(1))
+    .select_from(t.sandbox_messages)
+    .where(
+        t.sandbox_messages.c.report_at.is_not(None),
+        t.sandbox_messages.c.report_at <= bindparam("now", type_=Float),
+    )
+    .limit(1)
+)
+
+
+def _claim_statement(batch: int, skip_locked: bool) -> Select[Any]:
+    m = t.messages
+    held_elsewhere = select(sender_leases.c.sender_sid).where(
+        sender_leases.c.owner != bindparam("owner", type_=String),
+        sender_leases.c.lease_until > bindparam("held_after", type_=Float),
+    )
+    columns = [
+        type_coerce(m.c[name], Text) if name in _JSON_COLUMNS else m.c[name]
+        for name in CLAIMED_COLUMNS
+    ]
+    stmt = (
+        select(*columns)
+        .where(
+            _due_condition(),
+            or_(m.c.sender_sid.is_(None), m.c.sender_sid.not_in(held_elsewhere)),
+        )
+        .order_by(m.c.next_attempt_at)
+        .limit(batch)
+    )
+    return stmt.with_for_update(skip_locked=True, of=m) if skip_locked else stmt
+
+
 MAX_BACKOFF = 300.0
 
 
@@ -93,6 +161,7 @@ class Worker:
         # rather than a poll later, so a busy sender loses no time between its windows.
         self._next_due: float | None = None
         self.loops = 0  # turns of ``run``'s loop, for benchmarks and debugging
+        self._claim_stmt: Select[Any] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         self.rt.providers.start()  # SMPP binds stay up for receipts and inbound messages
@@ -115,38 +184,27 @@ class Worker:
     async def _due(self, now: float) -> bool:
         """Whether any row is due: a cheap indexed read, so an idle worker takes no write
         lock (on SQLite the API's writes would otherwise queue behind every poll)."""
-        m = t.messages
-        return await _exists(
-            self.rt,
-            m.c.next_attempt_at.is_not(None),
-            m.c.next_attempt_at <= now,
-            or_(m.c.lease_until.is_(None), m.c.lease_until < now),
-        )
+        async with self.rt.db.read() as conn:
+            found = await conn.scalar(_DUE, {"now": now})
+        return found is not None
 
     async def _claim(self, conn: AsyncConnection, now: float) -> list[dict[str, Any]]:
         """Due rows, held for the caller's transaction: by SQLite's write lock, or by row
         locks that other workers skip on PostgreSQL. Nothing is written here; a row that
         leaves the transaction for a remote provider gets a lease (``tick``)."""
-        m = t.messages
-        held_elsewhere = select(sender_leases.c.sender_sid).where(
-            sender_leases.c.owner != self.owner,
-            sender_leases.c.lease_until > now - TAKEOVER_GAP,
-        )
-        due = (
-            select(*(m.c[name] for name in CLAIMED_COLUMNS))
-            .where(
-                m.c.next_attempt_at.is_not(None),
-                m.c.next_attempt_at <= now,
-                or_(m.c.lease_until.is_(None), m.c.lease_until < now),
-                or_(m.c.sender_sid.is_(None), m.c.sender_sid.not_in(held_elsewhere)),
+        if self._claim_stmt is None:
+            self._claim_stmt = _claim_statement(
+                self.rt.settings.worker_batch_size, self.rt.db.skip_locked
             )
-            .order_by(m.c.next_attempt_at)
-            .limit(self.rt.settings.worker_batch_size)
-        )
-        if self.rt.db.skip_locked:
-            due = due.with_for_update(skip_locked=True, of=m)
-        claimed = (await conn.execute(due)).all()
-        return [dict(zip(CLAIMED_COLUMNS, row, strict=True)) for row in claimed]
+        params = {"now": now, "owner": self.owner, "held_after": now - TAKEOVER_GAP}
+        claimed = (await conn.execute(self._claim_stmt, params)).all()
+        rows = []
+        for found in claimed:
+            row = dict(zip(CLAIMED_COLUMNS, found, strict=True))
+            row["media_urls"] = _json(row["media_urls"])
+            row["extra"] = _json(row["extra"])
+            rows.append(row)
+        return rows
 
     async def tick(self) -> int:
         """Claim one batch and take every row in it one step forward; returns rows claimed.
@@ -473,9 +531,9 @@ class Worker:
     async def pump_receipts(self) -> int:
         """Apply the sandbox's due delivery receipts; returns how many."""
         now = time.time()
-        sm = t.sandbox_messages
-        if not await _exists(self.rt, sm.c.report_at.is_not(None), sm.c.report_at <= now):
-            return 0
+        async with self.rt.db.read() as conn:
+            if await conn.scalar(_RECEIPTS_DUE, {"now": now}) is None:
+                return 0
         async with self.rt.db.write() as conn:
             receipts = await SandboxProvider.take_due_receipts(conn, now)
             await apply_receipts(conn, self.rt, receipts)
@@ -595,15 +653,6 @@ async def _unless_overtaken(conn: Any, rt: Runtime, changes: list[Change]) -> li
             kept.append(Change(ch.row, values=values))
         # else: a receipt that came with the answer; the message already has its own.
     return kept
-
-
-async def _exists(rt: Runtime, *where: Any) -> bool:
-    """A cheap indexed read before a claim: an idle worker then takes no write lock (on
-    SQLite the API's writes would otherwise queue behind every poll)."""
-    table = where[0].left.table
-    async with rt.db.read() as conn:
-        found = await conn.scalar(select(literal(1)).select_from(table).where(*where).limit(1))
-    return found is not None
 
 
 def _idle() -> dict[str, Any]:

@@ -80,8 +80,8 @@ CLAIMED_COLUMNS = (
     "send_at",
     "date_created",
 )
-# JSON columns are read as text and decoded here: SQLAlchemy would json.loads every row's
-# stored 'null' too.
+# On SQLite the JSON columns are read as text and decoded here: SQLAlchemy would json.loads
+# every row's stored 'null' too. (asyncpg decodes JSON itself on PostgreSQL.)
 _JSON_COLUMNS = frozenset({"media_urls", "extra"})
 
 
@@ -113,14 +113,14 @@ _RECEIPTS_DUE = (
 )
 
 
-def _claim_statement(batch: int, skip_locked: bool) -> Select[Any]:
+def _claim_statement(batch: int, *, skip_locked: bool, json_as_text: bool) -> Select[Any]:
     m = t.messages
     held_elsewhere = select(sender_leases.c.sender_sid).where(
         sender_leases.c.owner != bindparam("owner", type_=String),
         sender_leases.c.lease_until > bindparam("held_after", type_=Float),
     )
     columns = [
-        type_coerce(m.c[name], Text) if name in _JSON_COLUMNS else m.c[name]
+        type_coerce(m.c[name], Text) if json_as_text and name in _JSON_COLUMNS else m.c[name]
         for name in CLAIMED_COLUMNS
     ]
     stmt = (
@@ -194,15 +194,19 @@ class Worker:
         leaves the transaction for a remote provider gets a lease (``tick``)."""
         if self._claim_stmt is None:
             self._claim_stmt = _claim_statement(
-                self.rt.settings.worker_batch_size, self.rt.db.skip_locked
+                self.rt.settings.worker_batch_size,
+                skip_locked=self.rt.db.skip_locked,
+                json_as_text=self.rt.db.is_sqlite,
             )
         params = {"now": now, "owner": self.owner, "held_after": now - TAKEOVER_GAP}
         claimed = (await conn.execute(self._claim_stmt, params)).all()
         rows = []
+        as_text = self.rt.db.is_sqlite
         for found in claimed:
             row = dict(zip(CLAIMED_COLUMNS, found, strict=True))
-            row["media_urls"] = _json(row["media_urls"])
-            row["extra"] = _json(row["extra"])
+            if as_text:
+                row["media_urls"] = _json(row["media_urls"])
+                row["extra"] = _json(row["extra"])
             rows.append(row)
         return rows
 

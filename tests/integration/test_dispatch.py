@@ -71,6 +71,13 @@ class Ctx:
         assert len(self.hooks.received) >= n, self.hooks.received
 
 
+def event_statuses(server: LiveServer, sid: str) -> list[str]:
+    """The statuses a message's event rows record, oldest first."""
+    e = t.message_events
+    rows = query(server, select(e.c.status).where(e.c.message_sid == sid).order_by(e.c.id))
+    return [r.status for r in rows]
+
+
 def query(server: LiveServer, stmt: Any) -> list[Any]:
     async def run() -> list[Any]:
         async with server.rt.db.read() as conn:
@@ -109,13 +116,13 @@ def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, server: LiveSe
         assert "ErrorCode" not in form
     assert "RawDlrDoneDate" in ctx.hooks.received[-1].form
 
-    events = query(
-        server,
-        select(t.message_events.c.status)
-        .where(t.message_events.c.message_sid == msg["sid"])
-        .order_by(t.message_events.c.id),
-    )
-    assert [e.status for e in events] == ["accepted", "queued", "sending", "sent", "delivered"]
+    assert event_statuses(server, msg["sid"]) == [
+        "accepted",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+    ]
 
 
 def test_with_no_sandbox_delay_the_receipt_commits_with_the_hand_over(
@@ -135,13 +142,13 @@ def test_with_no_sandbox_delay_the_receipt_commits_with_the_hand_over(
         statuses = [r.form["MessageStatus"] for r in ctx.hooks.received]
         assert statuses == ["queued", "sending", "sent", "delivered"]
         assert "RawDlrDoneDate" in ctx.hooks.received[-1].form
-        events = query(
-            server,
-            select(t.message_events.c.status)
-            .where(t.message_events.c.message_sid == msg["sid"])
-            .order_by(t.message_events.c.id),
-        )
-        assert [e.status for e in events] == ["accepted", "queued", "sending", "sent", "delivered"]
+        assert event_statuses(server, msg["sid"]) == [
+            "accepted",
+            "queued",
+            "sending",
+            "sent",
+            "delivered",
+        ]
         sm = t.sandbox_messages
         (row,) = query(server, select(sm.c.submissions, sm.c.report_at, sm.c.outcome))
         assert (row.submissions, row.report_at, row.outcome) == (1, None, "delivered")
@@ -388,13 +395,7 @@ def test_a_message_the_provider_already_accepted_is_not_sent_again(
         api.call(orphan())
         api.call(Worker(rt).tick())
         assert ctx.message(msg["sid"])["status"] == final
-        recorded = query(
-            api,
-            select(t.message_events.c.status)
-            .where(t.message_events.c.message_sid == msg["sid"])
-            .order_by(t.message_events.c.id),
-        )
-        assert [e.status for e in recorded] == events
+        assert event_statuses(api, msg["sid"]) == events
         (sub,) = query(
             api,
             select(t.sandbox_messages.c.submissions).where(
@@ -454,12 +455,6 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
         api.call(race())
         final = ctx.message(msg["sid"])
         assert final["status"] == "delivered" and final["price"] == "-0.00790"
-        events = query(
-            api,
-            select(t.message_events.c.status)
-            .where(t.message_events.c.message_sid == msg["sid"])
-            .order_by(t.message_events.c.id),
-        )
-        assert [e.status for e in events] == ["queued", "sent", "delivered"]
+        assert event_statuses(api, msg["sid"]) == ["queued", "sent", "delivered"]
     finally:
         api.stop()

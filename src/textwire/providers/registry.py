@@ -229,8 +229,7 @@ class RoutedProvider:
                     )
                     for m in messages
                 ]
-            results = await self._reg.sandbox.send_batch(messages)
-            return [replace(r, route=sid) for r in results]
+            return await self._reg.sandbox.send_batch(messages, route=sid)
         primary = await self._reg.connector(cfg)
         backup = cfg.settings.get("backup_integration_sid")
         after = float(cfg.settings.get("failover_after", 30.0))
@@ -262,8 +261,7 @@ class RoutedProvider:
             extra={"integration": cfg.sid, "backup": backup_sid, "messages": len(messages)},
         )
         if backup.type == "sandbox":
-            results = await self._reg.sandbox.send_batch(messages)
-            return [replace(r, route=backup_sid) for r in results]
+            return await self._reg.sandbox.send_batch(messages, route=backup_sid)
         return await self._send(backup, await self._reg.connector(backup), messages)
 
     async def _send(

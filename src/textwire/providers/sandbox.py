@@ -73,9 +73,11 @@ class SandboxProvider:
         )
         return cast(Executable, upsert)
 
-    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+    async def send_batch(
+        self, messages: Sequence[OutboundMessage], route: str | None = None
+    ) -> list[SendResult]:
         async with self._db.write() as conn:
-            return await self.accept(conn, messages)
+            return await self.accept(conn, messages, route)
 
     async def accept(
         self,

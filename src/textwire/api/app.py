@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from textwire import __version__
 from textwire import tables as t
 from textwire.api import hot, keys, messages
+from textwire.api.declare import install_openapi
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
@@ -68,6 +69,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     app.include_router(links_api.router)
     app.include_router(providers_api.router)
     _install_error_handlers(app)
+    install_openapi(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

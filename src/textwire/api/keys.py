@@ -21,6 +21,7 @@ from textwire.accounts import (
     list_api_keys,
     rename_api_key,
 )
+from textwire.api import declared
 from textwire.api.auth import authenticate, basic_credentials, check_path_account
 from textwire.api.common import FastJSONResponse, runtime
 from textwire.api.params import read_params
@@ -64,7 +65,7 @@ async def _owner(request: Request, path_account: str) -> tuple[Runtime, str]:
     return rt, account_sid
 
 
-@router.post(BASE + ".json", status_code=201)
+@router.post(BASE + ".json", status_code=201, **declared.create_key)
 async def create_key(account: str, request: Request) -> FastJSONResponse:
     """201 and the key with its ``secret``, the only time the secret is shown."""
     rt, account_sid = await _owner(request, account)
@@ -73,7 +74,7 @@ async def create_key(account: str, request: Request) -> FastJSONResponse:
     return FastJSONResponse({**key_resource(new.key), "secret": new.secret}, status_code=201)
 
 
-@router.get(BASE + ".json")
+@router.get(BASE + ".json", **declared.list_keys)
 async def list_keys(account: str, request: Request) -> FastJSONResponse:
     """Twilio's v2010 page: ``keys`` plus relative ``…_page_uri`` links, paged by offset."""
     rt, account_sid = await _owner(request, account)
@@ -104,13 +105,13 @@ async def list_keys(account: str, request: Request) -> FastJSONResponse:
     )
 
 
-@router.get(BASE + "/{sid}.json")
+@router.get(BASE + "/{sid}.json", **declared.fetch_key)
 async def fetch_key(account: str, sid: str, request: Request) -> FastJSONResponse:
     rt, account_sid = await _owner(request, account)
     return FastJSONResponse(key_resource(await get_api_key(rt.db, account_sid, sid)))
 
 
-@router.post(BASE + "/{sid}.json")
+@router.post(BASE + "/{sid}.json", **declared.update_key)
 async def update_key(account: str, sid: str, request: Request) -> FastJSONResponse:
     """Renames the key (``FriendlyName``); without it the key is returned unchanged."""
     rt, account_sid = await _owner(request, account)
@@ -123,7 +124,7 @@ async def update_key(account: str, sid: str, request: Request) -> FastJSONRespon
     return FastJSONResponse(key_resource(key))
 
 
-@router.delete(BASE + "/{sid}.json", status_code=204)
+@router.delete(BASE + "/{sid}.json", status_code=204, **declared.delete_key)
 async def delete_key(account: str, sid: str, request: Request) -> Response:
     """Revokes the key: refused by this process from the next request on, by the others
     once their credential cache expires (``Authenticator.TTL``)."""

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import and_, delete, or_, select, update
 
 from textwire import tables as t
+from textwire.api import declared
 from textwire.api.auth import authenticate, authenticate_header, check_path_account
 from textwire.api.common import FastJSONResponse, fetch_owned
 from textwire.api.params import (
@@ -57,7 +58,7 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
     )
 
 
-@router.post(BASE + ".json", status_code=201)
+@router.post(BASE + ".json", status_code=201, **declared.create_message)
 async def create_message(account: str, request: Request) -> FastJSONResponse:
     """``textwire serve`` answers this route in ``api/hot.py``, below FastAPI, with the same
     ``create()``; this declaration documents it and is what the hot path is tested against."""
@@ -99,7 +100,7 @@ async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
     return await fetch_owned(rt, t.messages, sid, account_sid, "Message")
 
 
-@router.get(BASE + "/{sid}.json")
+@router.get(BASE + "/{sid}.json", **declared.fetch_message)
 async def fetch_message(account: str, sid: str, request: Request) -> FastJSONResponse:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
@@ -107,7 +108,7 @@ async def fetch_message(account: str, sid: str, request: Request) -> FastJSONRes
     return FastJSONResponse(message_resource(await _load(rt, account_sid, sid)))
 
 
-@router.post(BASE + "/{sid}.json")
+@router.post(BASE + "/{sid}.json", **declared.update_message)
 async def update_message(account: str, sid: str, request: Request) -> FastJSONResponse:
     """``Status=canceled`` cancels a scheduled message; ``Body=""`` redacts the body."""
     rt = _rt(request)
@@ -154,7 +155,7 @@ async def update_message(account: str, sid: str, request: Request) -> FastJSONRe
     return FastJSONResponse(message_resource({**row, **values}))
 
 
-@router.delete(BASE + "/{sid}.json", status_code=204)
+@router.delete(BASE + "/{sid}.json", status_code=204, **declared.delete_message)
 async def delete_message(account: str, sid: str, request: Request) -> Response:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
@@ -215,7 +216,7 @@ def _decode_token(token: str) -> tuple[datetime, str]:
         raise invalid("PageToken", "is not a token this server issued") from None
 
 
-@router.get(BASE + ".json")
+@router.get(BASE + ".json", **declared.list_messages)
 async def list_messages(account: str, request: Request) -> FastJSONResponse:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)

@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 from textwire.api.auth import authenticate
 from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
 from textwire.api.params import Params, read_body, read_params
-from textwire.consent import contacts
+from textwire.consent import contacts, declared
 from textwire.consent import tables as ct
 from textwire.consent.identifiers import Identifier, IdentifierError, parse_identifier
 from textwire.consent.keywords import KeywordConfig, KeywordConfigError
@@ -79,7 +79,7 @@ async def _claim(conn: AsyncConnection, account: str, idents: list[Identifier], 
 # -- contacts ------------------------------------------------------------------------------
 
 
-@router.post("/v1/Contacts", status_code=201)
+@router.post("/v1/Contacts", status_code=201, **declared.create_contact)
 async def create_contact(request: Request) -> JSONResponse:
     rt, account = await account_of(request)
     params = await read_params(request)
@@ -96,7 +96,7 @@ async def create_contact(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=201)
 
 
-@router.get("/v1/Contacts")
+@router.get("/v1/Contacts", **declared.list_contacts)
 async def list_contacts(request: Request) -> JSONResponse:
     """All contacts, or those with a ``PhoneNumber``, ``Email`` (plain or hashed), ``CustomId``."""
     rt, account = await account_of(request)
@@ -122,7 +122,7 @@ async def list_contacts(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/v1/Contacts/Events")
+@router.post("/v1/Contacts/Events", **declared.identify_event)
 async def identify_event(request: Request) -> JSONResponse:
     """An identify event (login, signup, newsletter, identify): identifiers into one contact."""
     rt, account = await account_of(request)
@@ -139,14 +139,14 @@ async def identify_event(request: Request) -> JSONResponse:
     return JSONResponse({**body, "event": kind, "merged_contact_sids": merged})
 
 
-@router.get("/v1/Contacts/{sid}")
+@router.get("/v1/Contacts/{sid}", **declared.fetch_contact)
 async def fetch_contact(sid: str, request: Request) -> JSONResponse:
     rt, account = await account_of(request)
     async with rt.db.read() as conn:
         return JSONResponse(await _contact(conn, request, account, sid))
 
 
-@router.post("/v1/Contacts/{sid}")
+@router.post("/v1/Contacts/{sid}", **declared.update_contact)
 async def update_contact(sid: str, request: Request) -> JSONResponse:
     """Set ``FriendlyName`` and add identifiers."""
     rt, account = await account_of(request)
@@ -170,7 +170,7 @@ async def update_contact(sid: str, request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.delete("/v1/Contacts/{sid}", status_code=204)
+@router.delete("/v1/Contacts/{sid}", status_code=204, **declared.delete_contact)
 async def delete_contact(sid: str, request: Request) -> Response:
     """Deletes the contact and its identifiers; consent records of its numbers are kept."""
     rt, account = await account_of(request)
@@ -273,12 +273,12 @@ async def _consent_change(
     )
 
 
-@router.post("/v2/userdata/channels/sms/opt-in")
+@router.post("/v2/userdata/channels/sms/opt-in", **declared.consent_change)
 async def opt_in(request: Request) -> JSONResponse:
     return await _consent_change(request, "subscribed")
 
 
-@router.post("/v2/userdata/channels/sms/opt-out")
+@router.post("/v2/userdata/channels/sms/opt-out", **declared.consent_change)
 async def opt_out(request: Request) -> JSONResponse:
     return await _consent_change(request, "unsubscribed")
 
@@ -317,7 +317,7 @@ async def _spool(request: Request) -> Any:
     return spool
 
 
-@router.post("/v1/Subscribers/Syncs")
+@router.post("/v1/Subscribers/Syncs", **declared.create_sync)
 async def create_sync(request: Request) -> JSONResponse:
     """Upload a subscriber CSV as the request body (``text/csv``); replaces the subscribed set.
 
@@ -343,7 +343,7 @@ async def create_sync(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=201 if row.status == "applied" else 422)
 
 
-@router.get("/v1/Subscribers/Syncs")
+@router.get("/v1/Subscribers/Syncs", **declared.list_syncs)
 async def list_syncs(request: Request) -> JSONResponse:
     rt, account = await account_of(request)
     params = await read_params(request)
@@ -365,7 +365,7 @@ async def list_syncs(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/v1/Subscribers/Syncs/{sid}")
+@router.get("/v1/Subscribers/Syncs/{sid}", **declared.fetch_sync)
 async def fetch_sync(sid: str, request: Request) -> JSONResponse:
     rt, account = await account_of(request)
     runs = ct.sync_runs
@@ -412,7 +412,7 @@ def _keywords_body(service: str, config: KeywordConfig, custom: bool) -> dict[st
     return {"messaging_service_sid": service, "customized": custom, "keywords": config.to_dict()}
 
 
-@router.get("/v1/Services/{service}/Keywords")
+@router.get("/v1/Services/{service}/Keywords", **declared.get_keywords)
 async def get_keywords(service: str, request: Request) -> JSONResponse:
     rt, account = await account_of(request)
     await _service_scope(rt, account, service, "MessagingServiceSid")
@@ -423,7 +423,7 @@ async def get_keywords(service: str, request: Request) -> JSONResponse:
     return JSONResponse(_keywords_body(service, config, stored is not None))
 
 
-@router.post("/v1/Services/{service}/Keywords")
+@router.post("/v1/Services/{service}/Keywords", **declared.set_keywords)
 async def set_keywords(service: str, request: Request) -> JSONResponse:
     """Replace the service's keywords: a JSON body shaped like ``GET``'s ``keywords``."""
     rt, account = await account_of(request)
@@ -439,7 +439,7 @@ async def set_keywords(service: str, request: Request) -> JSONResponse:
     return JSONResponse(_keywords_body(service, config, True))
 
 
-@router.delete("/v1/Services/{service}/Keywords", status_code=204)
+@router.delete("/v1/Services/{service}/Keywords", status_code=204, **declared.reset_keywords)
 async def reset_keywords(service: str, request: Request) -> Response:
     rt, account = await account_of(request)
     await _service_scope(rt, account, service, "MessagingServiceSid")
@@ -457,7 +457,7 @@ def _settings_body(account: str, scope: str, row: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/Consent/Settings")
+@router.get("/v1/Consent/Settings", **declared.get_settings)
 async def get_settings(request: Request) -> JSONResponse:
     rt, account = await account_of(request)
     params = await read_params(request)
@@ -469,7 +469,7 @@ async def get_settings(request: Request) -> JSONResponse:
     return JSONResponse(_settings_body(account, scope, row))
 
 
-@router.post("/v1/Consent/Settings")
+@router.post("/v1/Consent/Settings", **declared.set_settings)
 async def set_settings(request: Request) -> JSONResponse:
     """``RequireOptIn=true|false`` (or empty: back to the default) for the account or a service."""
     rt, account = await account_of(request)
@@ -488,7 +488,7 @@ async def set_settings(request: Request) -> JSONResponse:
     return JSONResponse(_settings_body(account, scope, row))
 
 
-@router.get("/v1/Consent/Refusals")
+@router.get("/v1/Consent/Refusals", **declared.list_refusals)
 async def list_refusals(request: Request) -> JSONResponse:
     """Sends the consent check refused with 21610, newest first (``To`` filters)."""
     rt, account = await account_of(request)

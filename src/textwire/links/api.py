@@ -26,7 +26,7 @@ from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
-from textwire.links import analytics
+from textwire.links import analytics, declared
 from textwire.links import tables as lt
 from textwire.links.certs import (
     DomainInputError,
@@ -138,7 +138,7 @@ def _config_values(params: Params) -> dict[str, Any]:
 # --- domains -------------------------------------------------------------------------
 
 
-@router.post(f"{ROOT}/Domains", status_code=201)
+@router.post(f"{ROOT}/Domains", status_code=201, **declared.create_domain)
 async def create_domain(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -170,7 +170,7 @@ async def create_domain(request: Request) -> JSONResponse:
     return JSONResponse(domain_resource(request, row), status_code=201)
 
 
-@router.get(f"{ROOT}/Domains")
+@router.get(f"{ROOT}/Domains", **declared.list_domains)
 async def list_domains(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     page, size = page_args(await read_params(request))
@@ -190,14 +190,14 @@ async def list_domains(request: Request) -> JSONResponse:
     )
 
 
-@router.get(f"{ROOT}/Domains/{{sid}}")
+@router.get(f"{ROOT}/Domains/{{sid}}", **declared.fetch_domain)
 async def fetch_domain(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     async with rt.db.read() as conn:
         return JSONResponse(domain_resource(request, await _domain(conn, account_sid, sid)))
 
 
-@router.delete(f"{ROOT}/Domains/{{sid}}", status_code=204)
+@router.delete(f"{ROOT}/Domains/{{sid}}", status_code=204, **declared.delete_domain)
 async def delete_domain(sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     async with rt.db.write() as conn:
@@ -213,7 +213,7 @@ async def delete_domain(sid: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get(f"{ROOT}/Domains/{{sid}}/ValidateDns")
+@router.get(f"{ROOT}/Domains/{{sid}}/ValidateDns", **declared.validate_dns)
 async def validate_dns(sid: str, request: Request) -> JSONResponse:
     """Verified when the name resolves (pointing it at the redirect server is the owner's
     part); uploading a matching certificate verifies a domain too."""
@@ -253,7 +253,7 @@ async def _mark_verified(rt: Runtime, sid: str) -> None:
 # --- config and services ---------------------------------------------------------------
 
 
-@router.get(f"{ROOT}/Domains/{{sid}}/Config")
+@router.get(f"{ROOT}/Domains/{{sid}}/Config", **declared.fetch_config)
 async def fetch_config(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     async with rt.db.read() as conn:
@@ -262,7 +262,7 @@ async def fetch_config(sid: str, request: Request) -> JSONResponse:
     return JSONResponse(config_resource(request, row, services))
 
 
-@router.post(f"{ROOT}/Domains/{{sid}}/Config")
+@router.post(f"{ROOT}/Domains/{{sid}}/Config", **declared.update_config)
 async def update_config(sid: str, request: Request) -> JSONResponse:
     """Twilio's config fields plus ``MessagingServiceSids`` (repeated or comma-separated)
     with ``MessagingServiceSidsAction`` ``add`` (default) / ``delete`` / ``replace``."""
@@ -343,7 +343,9 @@ def _association(request: Request, domain_sid: str, service_sid: str) -> dict[st
     }
 
 
-@router.post(f"{ROOT}/Domains/{{sid}}/MessagingServices/{{service}}", status_code=201)
+@router.post(
+    f"{ROOT}/Domains/{{sid}}/MessagingServices/{{service}}", status_code=201, **declared.add_service
+)
 async def add_service(sid: str, service: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     async with rt.db.write() as conn:
@@ -354,7 +356,11 @@ async def add_service(sid: str, service: str, request: Request) -> JSONResponse:
     return JSONResponse(_association(request, sid, service), status_code=201)
 
 
-@router.delete(f"{ROOT}/Domains/{{sid}}/MessagingServices/{{service}}", status_code=204)
+@router.delete(
+    f"{ROOT}/Domains/{{sid}}/MessagingServices/{{service}}",
+    status_code=204,
+    **declared.remove_service,
+)
 async def remove_service(sid: str, service: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     ds = lt.link_domain_services
@@ -379,7 +385,7 @@ async def _service_domain(conn: AsyncConnection, account_sid: str, service: str)
     return await _domain(conn, account_sid, domain_sid)
 
 
-@router.get(f"{ROOT}/MessagingServices/{{service}}/Domain")
+@router.get(f"{ROOT}/MessagingServices/{{service}}/Domain", **declared.service_domain)
 async def service_domain(service: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     async with rt.db.read() as conn:
@@ -387,7 +393,7 @@ async def service_domain(service: str, request: Request) -> JSONResponse:
     return JSONResponse(_association(request, row["sid"], service))
 
 
-@router.get(f"{ROOT}/MessagingService/{{service}}/DomainConfig")
+@router.get(f"{ROOT}/MessagingService/{{service}}/DomainConfig", **declared.service_domain_config)
 async def service_domain_config(service: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     async with rt.db.read() as conn:
@@ -411,7 +417,7 @@ def _settings_resource(request: Request, service: str, row: Any) -> dict[str, An
     }
 
 
-@router.get(f"{ROOT}/MessagingServices/{{service}}/Settings")
+@router.get(f"{ROOT}/MessagingServices/{{service}}/Settings", **declared.fetch_service_settings)
 async def fetch_service_settings(service: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     s = lt.link_service_settings
@@ -421,7 +427,7 @@ async def fetch_service_settings(service: str, request: Request) -> JSONResponse
     return JSONResponse(_settings_resource(request, service, row))
 
 
-@router.post(f"{ROOT}/MessagingServices/{{service}}/Settings")
+@router.post(f"{ROOT}/MessagingServices/{{service}}/Settings", **declared.update_service_settings)
 async def update_service_settings(service: str, request: Request) -> JSONResponse:
     """``LinkMode`` off|all|marked|last, ``LinkPrefix`` (one word or empty), ``DropScheme``."""
     rt, account_sid = await account_of(request)
@@ -491,7 +497,7 @@ def cert_resource(
     }
 
 
-@router.post(f"{ROOT}/Domains/{{sid}}/Certificate")
+@router.post(f"{ROOT}/Domains/{{sid}}/Certificate", **declared.upload_certificate)
 async def upload_certificate(sid: str, request: Request) -> JSONResponse:
     """``TlsCert``: PEM certificate (chain) and PKCS#8 key; or the key in ``PrivateKey``."""
     rt, account_sid = await account_of(request)
@@ -533,7 +539,7 @@ async def upload_certificate(sid: str, request: Request) -> JSONResponse:
     )
 
 
-@router.get(f"{ROOT}/Domains/{{sid}}/Certificate")
+@router.get(f"{ROOT}/Domains/{{sid}}/Certificate", **declared.fetch_certificate)
 async def fetch_certificate(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     c = lt.link_certificates
@@ -548,7 +554,9 @@ async def fetch_certificate(sid: str, request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.delete(f"{ROOT}/Domains/{{sid}}/Certificate", status_code=204)
+@router.delete(
+    f"{ROOT}/Domains/{{sid}}/Certificate", status_code=204, **declared.delete_certificate
+)
 async def delete_certificate(sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     c = lt.link_certificates
@@ -575,7 +583,7 @@ def _include_bots(params: Params) -> bool:
     return bool(params.bool("IncludeBots"))
 
 
-@router.get(f"{ROOT}/Analytics")
+@router.get(f"{ROOT}/Analytics", **declared.account_analytics)
 async def account_analytics(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -585,7 +593,7 @@ async def account_analytics(request: Request) -> JSONResponse:
     return JSONResponse({"account_sid": account_sid, **body})
 
 
-@router.get(f"{ROOT}/Analytics/{{kind}}/{{value}}")
+@router.get(f"{ROOT}/Analytics/{{kind}}/{{value}}", **declared.scoped_analytics)
 async def scoped_analytics(kind: str, value: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -607,7 +615,7 @@ CLICK_FILTERS: Final = (
 )
 
 
-@router.get(f"{ROOT}/Clicks")
+@router.get(f"{ROOT}/Clicks", **declared.list_clicks)
 async def list_clicks(request: Request) -> JSONResponse:
     """Individual clicks, oldest first; filter by ``Slug``, ``MessageSid``, ``To``,
     ``MessagingServiceSid``, ``CampaignSid``; ``IncludeBots=true`` to see bots too."""

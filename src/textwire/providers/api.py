@@ -20,7 +20,7 @@ from textwire.api.params import Params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
-from textwire.providers import http_json, smpp, twilio
+from textwire.providers import declared, http_json, smpp, twilio
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.common import (
@@ -166,7 +166,7 @@ async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
     return dict(row)
 
 
-@router.post("/v1/Integrations", status_code=201)
+@router.post("/v1/Integrations", status_code=201, **declared.create_integration)
 async def create_integration(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -201,7 +201,7 @@ async def create_integration(request: Request) -> JSONResponse:
     return JSONResponse(integration_resource(request, row, secret_values), status_code=201)
 
 
-@router.get("/v1/Integrations")
+@router.get("/v1/Integrations", **declared.list_integrations)
 async def list_integrations(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -219,14 +219,14 @@ async def list_integrations(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/v1/Integrations/{sid}")
+@router.get("/v1/Integrations/{sid}", **declared.fetch_integration)
 async def fetch_integration(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     row = await _load(rt, account_sid, sid)
     return JSONResponse(integration_resource(request, row, _decrypt(rt, row["secrets_enc"])))
 
 
-@router.post("/v1/Integrations/{sid}")
+@router.post("/v1/Integrations/{sid}", **declared.update_integration)
 async def update_integration(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -269,7 +269,7 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
     return JSONResponse(integration_resource(request, row, secret_values))
 
 
-@router.delete("/v1/Integrations/{sid}", status_code=204)
+@router.delete("/v1/Integrations/{sid}", status_code=204, **declared.delete_integration)
 async def delete_integration(sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     await _load(rt, account_sid, sid)
@@ -293,7 +293,7 @@ async def delete_integration(sid: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/v1/Integrations/{sid}/Test")
+@router.post("/v1/Integrations/{sid}/Test", **declared.test_integration)
 async def test_integration(sid: str, request: Request) -> JSONResponse:
     """Try the saved integration for real: Twilio fetches the account, HTTP sends a message,
     SMPP binds and unbinds. Returns what was sent (secrets masked) and what came back."""
@@ -338,7 +338,7 @@ class _Row:
 # --- numbers' own inbound URL ---------------------------------------------------------------
 
 
-@router.post("/v1/Senders/{sid}/InboundWebhook")
+@router.post("/v1/Senders/{sid}/InboundWebhook", **declared.set_number_webhook)
 async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
     """A number's own inbound URL (``InboundRequestUrl``; empty removes it)."""
     rt, account_sid = await account_of(request)
@@ -407,7 +407,7 @@ def _check_token(cfg: IntegrationConfig, request: Request) -> None:
         raise TextwireError(20003, "Missing or invalid Token for this integration", status=403)
 
 
-@router.post("/v1/Inbound/{sid}")
+@router.post("/v1/Inbound/{sid}", **declared.inbound)
 async def inbound(sid: str, request: Request) -> Response:
     rt = runtime(request)
     cfg = await _provider_cfg(rt, sid)
@@ -442,7 +442,7 @@ async def inbound(sid: str, request: Request) -> Response:
     raise TextwireError(20001, "SMPP integrations receive inbound messages over their bind")
 
 
-@router.post("/v1/Receipts/{sid}")
+@router.post("/v1/Receipts/{sid}", **declared.receipts)
 async def receipts(sid: str, request: Request) -> Response:
     rt = runtime(request)
     cfg = await _provider_cfg(rt, sid)

@@ -18,7 +18,7 @@ from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 from textwire.phone import DEFAULT_MPS, InvalidOriginator, classify_originator
 from textwire.runtime import Runtime
-from textwire.senders import sticky
+from textwire.senders import declared, sticky
 
 router = APIRouter()
 
@@ -126,7 +126,7 @@ async def create_sender_row(
     return row
 
 
-@router.post("/v1/Senders", status_code=201)
+@router.post("/v1/Senders", status_code=201, **declared.create_sender)
 async def create_sender(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -134,7 +134,7 @@ async def create_sender(request: Request) -> JSONResponse:
     return JSONResponse(sender_resource(request, row), status_code=201)
 
 
-@router.get("/v1/Senders")
+@router.get("/v1/Senders", **declared.list_senders)
 async def list_senders(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
@@ -156,13 +156,13 @@ async def load_sender(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]
     return await fetch_owned(rt, t.senders, sid, account_sid, "Sender")
 
 
-@router.get("/v1/Senders/{sid}")
+@router.get("/v1/Senders/{sid}", **declared.fetch_sender)
 async def fetch_sender(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     return JSONResponse(sender_resource(request, await load_sender(rt, account_sid, sid)))
 
 
-@router.delete("/v1/Senders/{sid}", status_code=204)
+@router.delete("/v1/Senders/{sid}", status_code=204, **declared.delete_sender)
 async def delete_sender(sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     async with rt.db.write() as conn:

@@ -19,7 +19,7 @@ from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 from textwire.runtime import Runtime
-from textwire.senders import sticky
+from textwire.senders import declared, sticky
 from textwire.senders.api import create_sender_row, load_sender
 
 router = APIRouter()
@@ -144,7 +144,7 @@ async def load_service(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any
     return await fetch_owned(rt, t.services, sid, account_sid, "Service")
 
 
-@router.post("/v1/Services", status_code=201)
+@router.post("/v1/Services", status_code=201, **declared.create_service)
 async def create_service(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     values = service_values(await read_params(request), creating=True)
@@ -163,7 +163,7 @@ async def create_service(request: Request) -> JSONResponse:
     return JSONResponse(service_resource(request, row), status_code=201)
 
 
-@router.get("/v1/Services")
+@router.get("/v1/Services", **declared.list_services)
 async def list_services(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     page, size = page_args(await read_params(request))
@@ -182,13 +182,13 @@ async def list_services(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.get("/v1/Services/{sid}")
+@router.get("/v1/Services/{sid}", **declared.fetch_service)
 async def fetch_service(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     return JSONResponse(service_resource(request, await load_service(rt, account_sid, sid)))
 
 
-@router.post("/v1/Services/{sid}")
+@router.post("/v1/Services/{sid}", **declared.update_service)
 async def update_service(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     values = service_values(await read_params(request), creating=False)
@@ -200,7 +200,7 @@ async def update_service(sid: str, request: Request) -> JSONResponse:
     return JSONResponse(service_resource(request, {**row, **values}))
 
 
-@router.delete("/v1/Services/{sid}", status_code=204)
+@router.delete("/v1/Services/{sid}", status_code=204, **declared.delete_service)
 async def delete_service(sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     await load_service(rt, account_sid, sid)
@@ -258,7 +258,7 @@ def pool_resource(request: Request, kind_path: str, row: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/Services/{service}/{kind_path}", status_code=201)
+@router.post("/v1/Services/{service}/{kind_path}", status_code=201, **declared.add_to_pool)
 async def add_to_pool(service: str, kind_path: str, request: Request) -> JSONResponse:
     param, _, kinds, _, _ = _pool_spec(kind_path)
     rt, account_sid = await account_of(request)
@@ -302,7 +302,7 @@ def _pool_query(account_sid: str, service: str, kinds: tuple[str, ...]) -> Any:
     )
 
 
-@router.get("/v1/Services/{service}/{kind_path}")
+@router.get("/v1/Services/{service}/{kind_path}", **declared.list_pool)
 async def list_pool(service: str, kind_path: str, request: Request) -> JSONResponse:
     _, _, kinds, _, key = _pool_spec(kind_path)
     rt, account_sid = await account_of(request)
@@ -341,7 +341,7 @@ async def _pool_member(
     return dict(row)
 
 
-@router.get("/v1/Services/{service}/{kind_path}/{sid}")
+@router.get("/v1/Services/{service}/{kind_path}/{sid}", **declared.fetch_pool_member)
 async def fetch_pool_member(
     service: str, kind_path: str, sid: str, request: Request
 ) -> JSONResponse:
@@ -350,7 +350,9 @@ async def fetch_pool_member(
     return JSONResponse(pool_resource(request, kind_path, row))
 
 
-@router.delete("/v1/Services/{service}/{kind_path}/{sid}", status_code=204)
+@router.delete(
+    "/v1/Services/{service}/{kind_path}/{sid}", status_code=204, **declared.remove_from_pool
+)
 async def remove_from_pool(service: str, kind_path: str, sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     row = await _pool_member(rt, account_sid, service, kind_path, sid)

@@ -8,9 +8,16 @@ Repeatable: hypothesis is derandomized, so a CI failure reproduces locally.
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
+import httpx
+import jsonschema_rs
 import pytest
 import requests
 import schemathesis
@@ -22,7 +29,7 @@ from schemathesis.core.failures import Failure as CheckFailure
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.openapi_support import seed
+from tests.openapi_support import Seeded, seed
 from tests.support import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -59,45 +66,58 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Live
     failures: dict[tuple[str, str, str], Failure] = {}
     session = requests.Session()
     cases = 0
+    errors = ServerErrors()
+    api_log = logging.getLogger("textwire.api")
+    api_log.addHandler(errors)
+    try:
+        for op in operations:
+            real = seeded.path_parameters(op.path)
+            strategies = {
+                "positive, real ids": op.as_strategy(GenerationMode.POSITIVE, path_parameters=real),
+                "positive": op.as_strategy(
+                    GenerationMode.POSITIVE, path_parameters={"account": seeded.account}
+                ),
+                "negative, real ids": op.as_strategy(GenerationMode.NEGATIVE, path_parameters=real),
+            }
+            for mode, strategy in strategies.items():
 
-    for op in operations:
-        real = seeded.path_parameters(op.path)
-        strategies = {
-            "positive, real ids": op.as_strategy(GenerationMode.POSITIVE, path_parameters=real),
-            "positive": op.as_strategy(
-                GenerationMode.POSITIVE, path_parameters={"account": seeded.account}
-            ),
-            "negative, real ids": op.as_strategy(GenerationMode.NEGATIVE, path_parameters=real),
-        }
-        for mode, strategy in strategies.items():
-
-            def one(case: Any, mode: str = mode, label: str = op.label) -> None:
-                nonlocal cases
-                cases += 1
-                try:
-                    response = case.call(
-                        base_url=server.url, session=session, headers=seeded.headers, timeout=30
-                    )
-                except requests.RequestException as exc:
-                    _record(failures, label, mode, f"no answer: {exc!r}")
-                    return
-                try:
-                    case.validate_response(
-                        response, checks=[not_a_server_error, response_schema_conformance]
-                    )
-                except (CheckFailure, FailureGroup) as exc:  # collected, reported at the end
-                    found = exc.exceptions if isinstance(exc, FailureGroup) else (exc,)
-                    request = response.request
-                    for failure in found:
-                        detail = (
-                            f"{response.status_code} {failure.title}: "
-                            f"{failure.message.strip()[:500]}\n"
-                            f"    request: {request.method} {request.url} "
-                            f"body={request.body!r:.300}\n    answer: {response.text[:300]}"
+                def one(case: Any, mode: str = mode, label: str = op.label) -> None:
+                    nonlocal cases, session
+                    cases += 1
+                    errors.seen.clear()
+                    try:
+                        response = case.call(
+                            base_url=server.url, session=session, headers=seeded.headers, timeout=30
                         )
-                        _record(failures, label, mode, detail)
+                    except requests.RequestException as exc:
+                        _record(failures, label, mode, f"no answer: {exc!r}")
+                        session.close()
+                        session = requests.Session()
+                        return
+                    if response.status_code >= 500:  # the server closed this connection
+                        session.close()
+                        session = requests.Session()
+                    try:
+                        case.validate_response(
+                            response, checks=[not_a_server_error, response_schema_conformance]
+                        )
+                    except (CheckFailure, FailureGroup) as exc:  # collected, reported at the end
+                        found = exc.exceptions if isinstance(exc, FailureGroup) else (exc,)
+                        request = response.request
+                        cause = f" ({'; '.join(errors.seen)})" if errors.seen else ""
+                        for failure in found:
+                            detail = (
+                                f"{response.status_code} {failure.title}{cause}: "
+                                f"{failure.message.strip()[:500]}\n"
+                                f"    request: {request.method} {request.url} "
+                                f"body={request.body!r:.300}\n    answer: {response.text[:300]}"
+                            )
+                            _record(failures, label, mode, detail)
 
-            run_examples(strategy, one)
+                run_examples(strategy, one)
+    finally:
+        session.close()
+        api_log.removeHandler(errors)
 
     assert cases >= 2000, f"only {cases} cases ran"
     assert not failures, f"{len(failures)} distinct failures in {cases} cases:\n" + "\n".join(
@@ -105,12 +125,12 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Live
     )
 
 
-def run_examples(strategy: st.SearchStrategy[Any], test: Any) -> None:
+def run_examples(strategy: st.SearchStrategy[Any], test: Any, examples: int = EXAMPLES) -> None:
     """``test`` over ``EXAMPLES`` draws of ``strategy``, the same draws on every run; no
     shrinking, since ``test`` records its failures instead of raising them."""
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         deadline=None,
         database=None,
@@ -129,3 +149,287 @@ def _record(
 ) -> None:
     first_line = detail.splitlines()[0][:120]
     failures.setdefault((label, mode, first_line), Failure(label, mode, detail))
+
+
+# --- our own fuzzer over the declared parameters ----------------------------------------------
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+FUZZ_EXAMPLES = 25
+ERROR_KEYS = {"code": int, "message": str, "more_info": str, "status": int}
+
+# Values no valid request carries, each of which broke a route once (issue 11 §3 and §1).
+HOSTILE_TEXT = (
+    "\x00",
+    "a\x00b",
+    "\x01\x19\x7f\x1b[31m",
+    "http://127.0.0.1:9/a\x19b",
+    "http://[::1",
+    "9" * 5000,
+    "-1",
+    "1e20",
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31",
+    "PA" + base64.urlsafe_b64encode(b"1e20|SMx").decode(),
+    "[" * 1000 + "]" * 1000,
+    '{"":1}',
+    '{"a":' * 1000 + "1" + "}" * 1000,
+    "x" * 5000,
+    "😀\u202e\ufeff",
+    "",
+    " ",
+)
+HOSTILE_JSON = (
+    "[" * 1000 + "]" * 1000,
+    '{"a":' * 1000 + "1" + "}" * 1000,
+    "9" * 5000,
+    "-" + "9" * 5000,
+    "1e400",
+    '{"a":1}',
+    '{"":1}',
+    '["a","b"]',
+    "true",
+    "null",
+    "[]",
+    '"a\\u0000b"',
+    '"\\ud800"',
+    '"9999-12-31T23:59:59-01:00"',
+)
+RAW_FORM_TAILS = ("Body=%zz%", "FriendlyName=%FF", "%", "=&&=", "a=%00", "To=%C0%AF")
+PHONES = ("+14155550101", "+15005550006", "+447700900123", "+15005550009", "12345", "ACME")
+URLS = ("https://example.com/cb", "http://127.0.0.1:9/cb", "https://example.com/a?b=c")
+PHONE_NAMES = {"To", "From", "PhoneNumber", "Sender"}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One operation as the document declares it."""
+
+    method: str
+    path: str
+    query: dict[str, Any]
+    body: dict[str, Any]  # media type -> schema
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def declared(doc: dict[str, Any]) -> list[Declared]:
+    ops = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            query = {p["name"]: p["schema"] for p in op.get("parameters", []) if p["in"] == "query"}
+            content = op.get("requestBody", {}).get("content", {})
+            body = {media: spec["schema"] for media, spec in content.items()}
+            ops.append(Declared(method.upper(), path, query, body))
+    return sorted(ops, key=lambda o: _order(o.label))
+
+
+def text_value(name: str, schema: dict[str, Any]) -> st.SearchStrategy[str]:
+    """A form or query value for ``schema``: mostly valid, sometimes hostile."""
+    kind = schema.get("type")
+    valid: st.SearchStrategy[str]
+    if "enum" in schema:
+        valid = st.sampled_from([str(v) for v in schema["enum"]])
+    elif name in PHONE_NAMES or (kind == "array" and schema["items"].get("maxLength") == 32):
+        valid = st.sampled_from(PHONES)
+    elif schema.get("format") == "uri":
+        valid = st.sampled_from(URLS)
+    elif schema.get("format") == "date-time":
+        valid = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(
+            lambda d: d.isoformat() + "Z"
+        )
+    elif kind == "integer":
+        valid = st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6)).map(str)
+    elif kind == "boolean":
+        valid = st.sampled_from(["true", "false", "True", "0", "1"])
+    elif kind == "array":
+        valid = text_value(name, schema["items"])
+    elif schema.get("contentMediaType") == JSON:
+        valid = st.sampled_from(["{}", '{"url":"https://example.com"}', '{"headers":{"a":"b"}}'])
+    else:
+        valid = st.text(max_size=min(schema.get("maxLength", 40), 40))
+    return st.one_of(valid, valid, valid, st.sampled_from(HOSTILE_TEXT))
+
+
+def json_value(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[str]:
+    """Raw JSON text for ``schema``: mostly valid, sometimes hostile (raw, so values Python's
+    own encoder could not produce, like a 5,000-digit integer or 1,000 levels, get through)."""
+    kind = schema.get("type")
+    valid: st.SearchStrategy[str]
+    if kind == "object" and depth < 3:
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            props = {**props, "es": extra}
+        valid = st.builds(
+            lambda pairs: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}",
+            st.lists(
+                st.sampled_from(sorted(props)).flatmap(
+                    lambda k: json_value(props[k], depth + 1).map(lambda v: (k, v))
+                )
+                if props
+                else st.nothing(),
+                max_size=len(props),
+                unique_by=lambda kv: kv[0],
+            ),
+        )
+    elif kind == "array":
+        valid = st.lists(json_value(schema.get("items", {}), depth + 1), max_size=3).map(
+            lambda items: "[" + ",".join(items) + "]"
+        )
+    elif kind == "integer":
+        valid = st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6)).map(str)
+    elif kind == "boolean":
+        valid = st.sampled_from(["true", "false"])
+    else:
+        valid = text_value("", schema).map(json.dumps)
+    return st.one_of(valid, valid, valid, st.sampled_from(HOSTILE_JSON))
+
+
+def form_text(pairs: list[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+
+
+@st.composite
+def form_pairs(draw: st.DrawFn, props: dict[str, Any], required: list[str]) -> str:
+    names = draw(st.lists(st.sampled_from(sorted(props)), unique=True)) if props else []
+    pairs: list[tuple[str, str]] = []
+    for name in dict.fromkeys([*required, *names]):
+        schema = props[name]
+        count = draw(st.integers(1, 3)) if schema.get("type") == "array" else 1
+        pairs += [(name, draw(text_value(name, schema))) for _ in range(count)]
+    text = form_text(pairs)
+    if draw(st.integers(0, 9)) == 0:  # not valid percent-encoding, or not UTF-8
+        text = "&".join(filter(None, [text, draw(st.sampled_from(RAW_FORM_TAILS))]))
+    return text
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} {self.headers.get('Content-Type', '')} {self.body!r:.400}"
+
+
+@st.composite
+def requests_for(draw: st.DrawFn, op: Declared, seeded: Seeded, base: str) -> Request:
+    values = seeded.path_parameters(op.path)
+    if draw(st.integers(0, 5)) == 0:  # a hostile path segment instead of a real SID
+        name = draw(st.sampled_from(sorted(values)))
+        values[name] = draw(st.sampled_from(["SM\x00x", "x" * 300, "%", "é", "a b", "\x7f"]))
+    path = op.path
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    query = draw(form_pairs(op.query, [])) if op.query else ""
+    headers = dict(seeded.headers)
+    body = b""
+    if op.body:
+        media = draw(st.sampled_from(sorted(op.body)))
+        schema = op.body[media]
+        headers["Content-Type"] = media
+        if media == FORM:
+            body = draw(form_pairs(schema["properties"], schema.get("required", []))).encode()
+        elif media == JSON:
+            body = draw(json_value(schema)).encode("utf-8", "surrogatepass")
+        else:  # text/csv
+            rows = draw(st.lists(st.sampled_from([*PHONES, "\x00", "nope", "+1" + "9" * 40])))
+            body = "\n".join(["phone numbers", *rows]).encode()
+            if draw(st.booleans()):
+                body += b"\xff\xfe\x00"
+    url = base + path + (f"?{query}" if query else "")
+    return Request(op.method, url, headers, body)
+
+
+def check_answer(op: Declared, doc: dict[str, Any], response: httpx.Response) -> str | None:
+    """What is wrong with the answer, or None: no 5xx; every answer a declared response
+    that matches its schema (a refusal the error schema)."""
+    status = response.status_code
+    if status >= 500:
+        return f"{status} server error: {response.text[:300]}"
+    spec = doc["paths"][op.path][op.method.lower()]["responses"].get(str(status))
+    if spec is None:
+        return f"{status} is not a declared response: {response.text[:200]}"
+    schema = spec.get("content", {}).get(JSON, {}).get("schema")
+    if schema is None:
+        return None if status < 400 else f"{status} has no declared error body"
+    if not response.headers.get("content-type", "").startswith(JSON):
+        return f"{status} is {response.headers.get('content-type')}, not JSON"
+    body = response.json()
+    errors = [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(body)]
+    if errors:
+        return f"{status} violates its schema: {errors[:3]}"
+    if status >= 400 and set(ERROR_KEYS) <= set(body) and body["status"] != status:
+        return f"{status} error body says status {body['status']}"
+    return None
+
+
+class ServerErrors(logging.Handler):
+    """The exceptions the server logged, to name the cause of a 500 in the report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            while exc.__cause__ is not None:  # SQLAlchemy wraps the driver's error
+                exc = exc.__cause__
+            self.seen.append(f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+def test_fuzz_declared_parameters_no_server_error(server: LiveServer) -> None:
+    """issue 11 "Done when": a hypothesis fuzzer over the parameters the OpenAPI document
+    declares (valid values and hostile ones: NUL, control characters, 5,000-digit integers,
+    JSON 1,000 deep, out-of-range dates, bad percent-encoding) finds zero 5xx, and every
+    refusal has the error schema."""
+    seeded = seed(server)
+    doc = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
+    ops = declared(doc)
+    assert len(ops) >= 60
+    failures: dict[tuple[str, str, str], Failure] = {}
+    cases = 0
+    errors = ServerErrors()
+    api_log = logging.getLogger("textwire.api")
+    api_log.addHandler(errors)
+    client = httpx.Client(timeout=30)
+    try:
+        for op in ops:
+
+            def one(request: Request, op: Declared = op) -> None:
+                nonlocal cases, client
+                cases += 1
+                errors.seen.clear()
+                try:
+                    response = client.request(
+                        request.method, request.url, headers=request.headers, content=request.body
+                    )
+                except httpx.HTTPError as exc:
+                    _record(failures, op.label, "fuzz", f"no answer: {exc!r}\n    {request}")
+                    response = None
+                problem = None if response is None else check_answer(op, doc, response)
+                if response is None or response.status_code >= 500:
+                    # The server closes a connection after a 500: start a new one, so the
+                    # next request is not reported as a reset too.
+                    client.close()
+                    client = httpx.Client(timeout=30)
+                if problem is not None:
+                    cause = f" ({'; '.join(errors.seen)})" if errors.seen else ""
+                    _record(failures, op.label, "fuzz", f"{problem}{cause}\n    request: {request}")
+
+            run_examples(requests_for(op, seeded, server.url), one, FUZZ_EXAMPLES)
+    finally:
+        client.close()
+        api_log.removeHandler(errors)
+
+    assert cases >= 1500, f"only {cases} cases ran"
+    assert not failures, f"{len(failures)} distinct failures in {cases} cases:\n" + "\n".join(
+        str(f) for f in failures.values()
+    )

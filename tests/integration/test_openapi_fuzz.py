@@ -197,9 +197,34 @@ HOSTILE_JSON = (
     '"9999-12-31T23:59:59-01:00"',
 )
 RAW_FORM_TAILS = ("Body=%zz%", "FriendlyName=%FF", "%", "=&&=", "a=%00", "To=%C0%AF")
-PHONES = ("+14155550101", "+15005550006", "+447700900123", "+15005550009", "12345", "ACME")
+PHONES = ("+14155550101", "+15005550006", "+447911123456", "+15005550009", "12345", "ACME")
 URLS = ("https://example.com/cb", "http://127.0.0.1:9/cb", "https://example.com/a?b=c")
-PHONE_NAMES = {"To", "From", "PhoneNumber", "Sender"}
+PHONE_NAMES = {"To", "From", "PhoneNumber", "Sender", "value"}
+Known = dict[str, tuple[str, ...]]
+
+
+def known_values(seeded: Seeded) -> Known:
+    """Real values for the parameters that name a resource, so valid requests get past the
+    lookup; mixed with a made-up one."""
+    ids = seeded.ids
+    sender = ("+14155550100", "+14155550101", "NOPE1")
+    return {
+        "To": ("+14155550101", "+15005550006", "+447911123456", "12345"),
+        "PhoneNumber": ("+14155550101", "+447911123456", "+15005550006"),
+        "value": ("+14155550101", "+447911123456", "a@example.com"),
+        "Email": ("a@example.com", "b@example.org"),
+        "CustomId": ("user-1", "u2"),
+        "From": sender,
+        "Sender": ("+14155550102", "+447911123457", "ACME", *sender),
+        "MessagingServiceSid": (ids["service"], "MGnope"),
+        "MessagingServiceSids": (ids["service"], "MGnope"),
+        "messagingServiceSid": (ids["service"], "MGnope"),
+        "PhoneNumberSid": (ids["number"], "PNnope"),
+        "IntegrationSid": (ids["integration"], "INnope"),
+        "MessageSid": (ids["message"], "SMnope"),
+        "DomainName": ("links.example.org", "a.example.net", "nope"),
+        "AlphaSender": ("ACME", "Shop2", "12345"),
+    }
 
 
 @dataclass(frozen=True)
@@ -227,11 +252,14 @@ def declared(doc: dict[str, Any]) -> list[Declared]:
     return sorted(ops, key=lambda o: _order(o.label))
 
 
-def text_value(name: str, schema: dict[str, Any]) -> st.SearchStrategy[str]:
-    """A form or query value for ``schema``: mostly valid, sometimes hostile."""
+def text_value(name: str, schema: dict[str, Any], known: Known) -> st.SearchStrategy[str]:
+    """A form or query value for ``schema``: mostly valid (the account's real SIDs and
+    numbers where the name asks for one), sometimes hostile."""
     kind = schema.get("type")
     valid: st.SearchStrategy[str]
-    if "enum" in schema:
+    if name in known:
+        valid = st.sampled_from(known[name])
+    elif "enum" in schema:
         valid = st.sampled_from([str(v) for v in schema["enum"]])
     elif name in PHONE_NAMES or (kind == "array" and schema["items"].get("maxLength") == 32):
         valid = st.sampled_from(PHONES)
@@ -246,15 +274,17 @@ def text_value(name: str, schema: dict[str, Any]) -> st.SearchStrategy[str]:
     elif kind == "boolean":
         valid = st.sampled_from(["true", "false", "True", "0", "1"])
     elif kind == "array":
-        valid = text_value(name, schema["items"])
+        valid = text_value(name, schema["items"], known)
     elif schema.get("contentMediaType") == JSON:
         valid = st.sampled_from(["{}", '{"url":"https://example.com"}', '{"headers":{"a":"b"}}'])
     else:
         valid = st.text(max_size=min(schema.get("maxLength", 40), 40))
-    return st.one_of(valid, valid, valid, st.sampled_from(HOSTILE_TEXT))
+    return st.one_of(valid, valid, valid, valid, valid, st.sampled_from(HOSTILE_TEXT))
 
 
-def json_value(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[str]:
+def json_value(
+    schema: dict[str, Any], known: Known, name: str = "", depth: int = 0
+) -> st.SearchStrategy[str]:
     """Raw JSON text for ``schema``: mostly valid, sometimes hostile (raw, so values Python's
     own encoder could not produce, like a 5,000-digit integer or 1,000 levels, get through)."""
     kind = schema.get("type")
@@ -268,7 +298,7 @@ def json_value(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[str]
             lambda pairs: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}",
             st.lists(
                 st.sampled_from(sorted(props)).flatmap(
-                    lambda k: json_value(props[k], depth + 1).map(lambda v: (k, v))
+                    lambda k: json_value(props[k], known, k, depth + 1).map(lambda v: (k, v))
                 )
                 if props
                 else st.nothing(),
@@ -277,16 +307,16 @@ def json_value(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[str]
             ),
         )
     elif kind == "array":
-        valid = st.lists(json_value(schema.get("items", {}), depth + 1), max_size=3).map(
-            lambda items: "[" + ",".join(items) + "]"
-        )
+        valid = st.lists(
+            json_value(schema.get("items", {}), known, name, depth + 1), max_size=3
+        ).map(lambda items: "[" + ",".join(items) + "]")
     elif kind == "integer":
         valid = st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6)).map(str)
     elif kind == "boolean":
         valid = st.sampled_from(["true", "false"])
     else:
-        valid = text_value("", schema).map(json.dumps)
-    return st.one_of(valid, valid, valid, st.sampled_from(HOSTILE_JSON))
+        valid = text_value(name, schema, known).map(json.dumps)
+    return st.one_of(valid, valid, valid, valid, valid, st.sampled_from(HOSTILE_JSON))
 
 
 def form_text(pairs: list[tuple[str, str]]) -> str:
@@ -294,17 +324,69 @@ def form_text(pairs: list[tuple[str, str]]) -> str:
 
 
 @st.composite
-def form_pairs(draw: st.DrawFn, props: dict[str, Any], required: list[str]) -> str:
-    names = draw(st.lists(st.sampled_from(sorted(props)), unique=True)) if props else []
+def form_pairs(draw: st.DrawFn, props: dict[str, Any], required: list[str], known: Known) -> str:
+    names = draw(st.lists(st.sampled_from(sorted(props)), unique=True, max_size=5)) if props else []
     pairs: list[tuple[str, str]] = []
     for name in dict.fromkeys([*required, *names]):
         schema = props[name]
         count = draw(st.integers(1, 3)) if schema.get("type") == "array" else 1
-        pairs += [(name, draw(text_value(name, schema))) for _ in range(count)]
+        pairs += [(name, draw(text_value(name, schema, known))) for _ in range(count)]
     text = form_text(pairs)
     if draw(st.integers(0, 9)) == 0:  # not valid percent-encoding, or not UTF-8
         text = "&".join(filter(None, [text, draw(st.sampled_from(RAW_FORM_TAILS))]))
     return text
+
+
+def baselines(seeded: Seeded) -> dict[str, dict[str, Any]]:
+    """A request each of these routes accepts; half the fuzzer's requests to them change
+    one parameter of it, to reach the code behind the first check."""
+    ids = seeded.ids
+    return {
+        "POST /2010-04-01/Accounts/{account}/Messages.json": {
+            "To": "+14155550101",
+            "From": "+14155550100",
+            "Body": "hello",
+        },
+        "POST /v1/Contacts/Events": {"Event": "login", "PhoneNumber": ["+14155550101"]},
+        "POST /v2/userdata/channels/sms/opt-in": {
+            "identifier": {"type": "phoneNumber", "value": "+14155550101"}
+        },
+        "POST /v2/userdata/channels/sms/opt-out": {
+            "identifier": {"type": "phoneNumber", "value": "+14155550101"}
+        },
+        "POST /v1/Services/{service}/Keywords": {
+            "opt_out": {"keywords": ["STOP"], "reply": "bye"},
+            "custom": [{"keyword": "HOURS", "reply": "9-5"}],
+        },
+        "POST /v1/Services/{service}/{kind_path}": {"PhoneNumberSid": ids["number"]},
+        "POST /v1/LinkShortening/Domains": {"DomainName": "links.example.org"},
+        "POST /v1/Integrations": {"FriendlyName": "x", "Type": "sandbox"},
+        "POST /v1/Services": {"FriendlyName": "x"},
+        "POST /v1/Contacts": {"PhoneNumber": ["+447911123456"], "FriendlyName": "Ann"},
+        "POST /v1/Senders": {"Sender": "+14155550102"},
+    }
+
+
+@st.composite
+def mutated(
+    draw: st.DrawFn, good: dict[str, Any], schema: dict[str, Any], media: str, known: Known
+) -> bytes:
+    """``good`` with one declared parameter set to a drawn value (valid or hostile)."""
+    props = schema["properties"]
+    name = draw(st.sampled_from(sorted(props)))
+    if media == FORM:
+        pairs = [
+            (k, str(item))
+            for k, v in good.items()
+            if k != name
+            for item in (v if isinstance(v, list) else [v])
+        ]
+        pairs.append((name, draw(text_value(name, props[name], known))))
+        return form_text(pairs).encode()
+    fields = {k: json.dumps(v) for k, v in good.items()}
+    fields[name] = draw(json_value(props[name], known, name))
+    text = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in fields.items()) + "}"
+    return text.encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
@@ -327,17 +409,22 @@ def requests_for(draw: st.DrawFn, op: Declared, seeded: Seeded, base: str) -> Re
     path = op.path
     for name, value in values.items():
         path = path.replace("{" + name + "}", quote(value, safe=""))
-    query = draw(form_pairs(op.query, [])) if op.query else ""
+    known = known_values(seeded)
+    query = draw(form_pairs(op.query, [], known)) if op.query else ""
     headers = dict(seeded.headers)
     body = b""
     if op.body:
         media = draw(st.sampled_from(sorted(op.body)))
         schema = op.body[media]
         headers["Content-Type"] = media
-        if media == FORM:
-            body = draw(form_pairs(schema["properties"], schema.get("required", []))).encode()
+        good = baselines(seeded).get(op.label)
+        if good is not None and media in (FORM, JSON) and draw(st.booleans()):
+            body = draw(mutated(good, schema, media, known))
+        elif media == FORM:
+            props, required = schema["properties"], schema.get("required", [])
+            body = draw(form_pairs(props, required, known)).encode()
         elif media == JSON:
-            body = draw(json_value(schema)).encode("utf-8", "surrogatepass")
+            body = draw(json_value(schema, known)).encode("utf-8", "surrogatepass")
         else:  # text/csv
             rows = draw(st.lists(st.sampled_from([*PHONES, "\x00", "nope", "+1" + "9" * 40])))
             body = "\n".join(["phone numbers", *rows]).encode()

@@ -100,7 +100,8 @@ _WEBHOOK_FORM: Final = (
 )
 _TWIML: Final[Schema] = {"schema": {"type": "string"}}
 inbound: Final = operation(
-    success=Resource("InboundAccepted", {"sid": "string"}),
+    # sid is null when the message was dropped (its To is not a number of the account).
+    success=Resource("InboundAccepted", {"sid": "string?"}),
     body="form+json",
     params=_WEBHOOK_FORM,
     security=(BASIC, *_CALLBACK_AUTH),

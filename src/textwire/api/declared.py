@@ -117,3 +117,40 @@ list_keys: Final = operation(
 fetch_key: Final = operation(success=KEY, errors=(403,))
 update_key: Final = operation(success=KEY, body="form", params=(KEY_NAME,), errors=(403, 413, 415))
 delete_key: Final = operation(success=None, status=204, errors=(403,))
+
+# The v2010 Accounts resource (api/accounts.py).
+ACCOUNT: Final = Resource(
+    "Account",
+    {
+        "auth_token": "string?",
+        "date_created": "string",
+        "date_updated": "string",
+        "friendly_name": "string",
+        "owner_account_sid": "string",
+        "sid": "string",
+        "status": "string",
+        "subresource_uris": "object",
+        "type": "string",
+        "uri": "string",
+    },
+)
+ACCOUNT_STATUSES: Final = ("active", "suspended", "closed")
+fetch_account: Final = operation(success=ACCOUNT)
+update_account: Final = operation(
+    success=ACCOUNT,
+    body="form",
+    params=(
+        text("FriendlyName", "1 to 64 characters.", min_length=1, max_length=64),
+        choice("Status", ACCOUNT_STATUSES, "Only the account's current status is accepted."),
+    ),
+    errors=(403, 413, 415),
+)
+list_accounts: Final = operation(
+    success=v2010_page("accounts", ACCOUNT),
+    params=(
+        text("FriendlyName", "Only the account with this name."),
+        choice("Status", ACCOUNT_STATUSES),
+        V1_PAGING[0],
+        integer("Page", 0, 10**6, "Page number, from 0."),
+    ),
+)

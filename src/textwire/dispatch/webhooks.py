@@ -271,6 +271,8 @@ class _Destination:
     slots: asyncio.Semaphore
     in_flight: dict[int, float]
     """Row id → when its request started (monotonic)."""
+    users: int = 0
+    """Chains waiting for or holding one of its slots; at 0 it is forgotten."""
 
     def congested(self, bound: int, now: float) -> bool:
         """Every slot taken, the oldest for longer than a row would wait for one."""
@@ -412,8 +414,7 @@ class WebhookDeliverer:
         async with self.rt.db.write() as conn:
             return list((await conn.execute(stmt)).all())
 
-    def _destination(self, url: str) -> _Destination:
-        key = destination(url)
+    def _destination(self, key: str) -> _Destination:
         found = self._destinations.get(key)
         if found is None:
             found = self._destinations[key] = _Destination(asyncio.Semaphore(self._per_host), {})
@@ -433,7 +434,7 @@ class WebhookDeliverer:
             chain = self._chains.get(key)
             if chain is None and (
                 row.message_sid in self._given_back
-                or self._destination(row.url).congested(self._per_host, clock)
+                or self._destination(destination(row.url)).congested(self._per_host, clock)
             ):
                 give_back.append(row)
                 continue
@@ -477,26 +478,33 @@ class WebhookDeliverer:
         try:
             while chain:
                 row = chain[0]
-                dest = self._destination(row.url)
+                dest_key = destination(row.url)
+                dest = self._destination(dest_key)
+                dest.users += 1
                 try:
-                    if stop.is_set():
-                        raise TimeoutError
-                    await asyncio.wait_for(dest.slots.acquire(), SLOT_WAIT)
-                except TimeoutError:
-                    rest = list(chain)
-                    chain.clear()
-                    await self._outcomes.record(self._give_back(rest))
-                    self._release(rest)
-                    return
-                try:
-                    async with self._slots:
-                        dest.in_flight[row.id] = time.monotonic()
-                        try:
-                            outcome = await self._deliver(row)
-                        finally:
-                            del dest.in_flight[row.id]
+                    try:
+                        if stop.is_set():
+                            raise TimeoutError
+                        await asyncio.wait_for(dest.slots.acquire(), SLOT_WAIT)
+                    except TimeoutError:
+                        rest = list(chain)
+                        chain.clear()
+                        await self._outcomes.record(self._give_back(rest))
+                        self._release(rest)
+                        return
+                    try:
+                        async with self._slots:
+                            dest.in_flight[row.id] = time.monotonic()
+                            try:
+                                outcome = await self._deliver(row)
+                            finally:
+                                del dest.in_flight[row.id]
+                    finally:
+                        dest.slots.release()
                 finally:
-                    dest.slots.release()
+                    dest.users -= 1
+                    if dest.users == 0:  # no slot taken: nothing to bound until it is used again
+                        self._destinations.pop(dest_key, None)
                 await self._outcomes.record([outcome])
                 chain.popleft()
                 self._release([row])

@@ -3,6 +3,11 @@ while one has failed: here the webhook deliverer, whose table is taken away for 
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -87,3 +92,42 @@ def test_healthz_is_503_while_the_deliverer_fails_and_200_once_it_recovers(
         assert r.json()["loops"]["deliverer"]["state"] == "running"
     finally:
         server.stop()
+
+
+def test_textwire_serve_worker_reports_its_loops_on_the_probes_port(
+    tmp_path: Path, database_url: str
+) -> None:
+    """issue 11 §1b: the real command, ``textwire serve --role worker``, probed on its
+    metrics port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "TEXTWIRE_DATA_DIR": str(tmp_path / "data"),
+        "TEXTWIRE_DATABASE_URL": database_url,
+        "TEXTWIRE_METRICS_PORT": str(port),
+        "TEXTWIRE_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "textwire", "serve", "--role", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert r.status_code == 200, r.text
+        states = {name: loop["state"] for name, loop in r.json()["loops"].items()}
+        assert states == {"worker": "running", "deliverer": "running"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()[-2000:]

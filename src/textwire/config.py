@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(5.0, gt=0)
     webhook_max_attempts: int = Field(8, ge=1)
     webhook_concurrency: int = Field(32, ge=1)
+    webhook_per_host_concurrency: int = Field(
+        8, ge=1, description="Callback requests in flight to one scheme://host:port."
+    )
 
     # Sandbox provider
     sandbox_delivery_delay: float = Field(1.0, ge=0, description="Seconds until the receipt.")

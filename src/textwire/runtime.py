@@ -15,6 +15,7 @@ from textwire.consent.state import ConsentCache
 from textwire.crypto import SecretBox, load_or_create_key
 from textwire.db import Database
 from textwire.links.shortener import Shortener
+from textwire.loops import LoopRegistry
 from textwire.messages.inserter import MessageInserter
 from textwire.metrics import Metrics
 from textwire.migrate import upgrade
@@ -39,6 +40,8 @@ class Runtime:
     sandbox: SandboxProvider
     consent: ConsentCache
     links: Shortener
+    loops: LoopRegistry = field(default_factory=LoopRegistry)
+    """This process's background loops, supervised (server.py) and reported by /healthz."""
     providers: ProviderRegistry = field(init=False)
     pools: PoolCache = field(init=False)
 

@@ -25,6 +25,7 @@ from textwire.dispatch.worker import Worker, worker_id
 from textwire.links.clicks import ClickRecorder
 from textwire.links.listener import RedirectListener
 from textwire.links.redirect import redirector
+from textwire.loops import Body
 from textwire.runtime import Runtime, open_runtime
 
 log = logging.getLogger("textwire.server")
@@ -45,6 +46,10 @@ class Running:
     redirect_port: int | None = None
     redirect_listener: RedirectListener | None = None
     clicks: ClickRecorder | None = None
+
+    def supervise(self, name: str, body: Body) -> None:
+        """Run a background loop under the runtime's supervisor (``/healthz`` reports it)."""
+        self.tasks.append(asyncio.create_task(self.rt.loops.supervise(name, body, self.stop)))
 
 
 class _Server(uvicorn.Server):
@@ -84,11 +89,12 @@ async def started(
     rt = rt or await open_runtime(settings)
     stop = asyncio.Event()
     running = Running(rt=rt, port=None, stop=stop)
+    rt.loops.stopping = False
     try:
         if role in ("all", "worker"):
             owner = worker_id()
-            running.tasks.append(asyncio.create_task(Worker(rt, owner).run(stop)))
-            running.tasks.append(asyncio.create_task(WebhookDeliverer(rt, owner).run(stop)))
+            running.supervise("worker", Worker(rt, owner).run)
+            running.supervise("deliverer", WebhookDeliverer(rt, owner).run)
         if role in ("all", "api"):
             server = _uvicorn(rt, settings.host, settings.port)
             running.uvicorn_server = server
@@ -111,12 +117,16 @@ async def started(
             running.metrics_port = probes.servers[0].sockets[0].getsockname()[1]
         yield running
     finally:
+        rt.loops.stopping = True
         stop.set()
         for http_server in (running.uvicorn_server, running.probes_server):
             if http_server is not None:
                 http_server.should_exit = True
         # The redirect listener's task stops it on ``stop`` (finishing in-flight requests).
-        await asyncio.gather(*running.tasks, return_exceptions=True)
+        outcomes = await asyncio.gather(*running.tasks, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):  # an HTTP server's: the loops log their own
+                log.error("server task failed", exc_info=outcome)
         if running.clicks is not None:  # after the listener stopped: every click is in
             await running.clicks.close()
         if own_rt:
@@ -149,8 +159,8 @@ async def _start_redirect(running: Running, settings: Settings) -> None:
     listener = RedirectListener(decide)
     await listener.start(settings.host, settings.redirect_port)
     running.redirect_listener = listener
-    running.tasks.append(asyncio.create_task(decide.clicks.run(running.stop)))
-    running.tasks.append(asyncio.create_task(listener.serve_until(running.stop)))
+    running.supervise("click_writer", decide.clicks.run)
+    running.supervise("redirect_listener", listener.serve_until)
     running.redirect_port = listener.port
     if not settings.link_base_url:
         running.rt.links.default_base = f"http://{settings.host}:{running.redirect_port}"

@@ -83,13 +83,27 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
 
 
 async def health(rt: Runtime) -> JSONResponse:
-    """``/healthz``: 200 when the database answers, 503 with the reason when not."""
+    """``/healthz``: 200 when the database answers and every background loop of this
+    process runs; 503 with the reason when not. ``loops`` reports each loop by name."""
     try:
         async with rt.db.read() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # report, do not crash: this is what the probe is for
-        return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "version": __version__})
+        database: str | None = str(exc)
+    else:
+        database = None
+    # After the await: the loops' states and the verdict are read at one moment.
+    loops = {status.name: status.as_json() for status in rt.loops.statuses()}
+    if database is not None:
+        return JSONResponse(
+            {"status": "error", "database": database, "loops": loops}, status_code=503
+        )
+    body: dict[str, Any] = {"status": "ok", "version": __version__, "loops": loops}
+    unhealthy = rt.loops.unhealthy()
+    if unhealthy:
+        body |= {"status": "error", "failing": [status.name for status in unhealthy]}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)
 
 
 async def metrics_page(rt: Runtime) -> Response:

@@ -178,7 +178,12 @@ class ClickRecorder:
             watcher(saturated)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Flush on size or timer until ``stop``; ``close()`` does the final flush."""
+        """Flush on size or timer until ``stop``; ``close()`` does the final flush.
+
+        A failed write leaves its clicks buffered (``flush``) and ends this call with the
+        error: the loop supervisor (``textwire.loops``) logs it, reports the writer as
+        failed on ``/healthz`` and starts it again after a backoff.
+        """
         await asyncio.to_thread(self._classifier.warm_up)
         stopping = asyncio.create_task(stop.wait())
         try:
@@ -191,11 +196,7 @@ class ClickRecorder:
                     )
                 waking.cancel()
                 self._wake.clear()
-                try:
-                    await self.flush()
-                except Exception:
-                    log.exception("click flush failed; the clicks stay buffered")
-                    await asyncio.sleep(self._interval)
+                await self.flush()
         finally:
             stopping.cancel()
 

@@ -1,0 +1,133 @@
+"""``/healthz`` reports each background loop of the process (issue 11 §1b) and answers 503
+while one has failed: here the webhook deliverer, whose table is taken away for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.support import LiveServer, make_settings
+
+ROLE_LOOPS = {
+    "all": {"worker", "deliverer", "click_writer", "redirect_listener"},
+    "worker": {"worker", "deliverer"},
+    "redirect": {"click_writer", "redirect_listener"},
+    "api": set(),
+}
+
+
+@pytest.mark.parametrize("role", list(ROLE_LOOPS))
+def test_healthz_lists_every_loop_of_the_role_as_running(
+    tmp_path: Path, database_url: str, role: str
+) -> None:
+    """issue 11 §1b: each role's loops are reported, on the probes port as on the API's."""
+    settings = make_settings(tmp_path / "data", database_url, metrics_port=0)
+    server = LiveServer(settings, role=role).start()
+    try:
+        assert server.running is not None
+        probes = f"http://127.0.0.1:{server.running.metrics_port}/healthz"
+        for url in [probes] + ([server.url + "/healthz"] if role in ("all", "api") else []):
+            r = httpx.get(url)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["status"] == "ok"
+            assert set(body["loops"]) == ROLE_LOOPS[role]
+            for loop in body["loops"].values():
+                assert loop["state"] == "running" and loop["failures"] == 0
+    finally:
+        server.stop()
+
+
+def _health(url: str) -> httpx.Response:
+    return httpx.get(url + "/healthz")
+
+
+def _eventually(server: LiveServer, check: Any, timeout: float = 20) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = _health(server.url)
+        if check(r):
+            return r
+        time.sleep(0.05)
+    raise AssertionError(f"healthz never matched: {r.status_code} {r.text}")
+
+
+def test_healthz_is_503_while_the_deliverer_fails_and_200_once_it_recovers(
+    tmp_path: Path, database_url: str
+) -> None:
+    """issue 11 §1b: the deliverer's table is renamed away (a real fault, on the real
+    database); the deliverer fails, is logged and restarted, and /healthz says so with a
+    503; with the table back it runs again and /healthz is 200."""
+    settings = make_settings(tmp_path / "data", database_url)
+    server = LiveServer(settings).start()
+
+    async def rename(old: str, new: str) -> None:
+        async with server.rt.db.write() as conn:
+            await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    try:
+        assert _health(server.url).status_code == 200
+        server.call(rename("webhooks", "webhooks_away"))
+        try:
+            r = _eventually(server, lambda r: r.status_code == 503)
+            body = r.json()
+            assert body["status"] == "error" and body["failing"] == ["deliverer"]
+            deliverer = body["loops"]["deliverer"]
+            assert deliverer["state"] == "failed" and deliverer["failures"] >= 1
+            assert deliverer["last_error"] in ("OperationalError", "ProgrammingError")
+            assert body["loops"]["worker"]["state"] == "running"
+        finally:
+            server.call(rename("webhooks_away", "webhooks"))
+        r = _eventually(server, lambda r: r.status_code == 200)
+        assert r.json()["loops"]["deliverer"]["state"] == "running"
+    finally:
+        server.stop()
+
+
+def test_textwire_serve_worker_reports_its_loops_on_the_probes_port(
+    tmp_path: Path, database_url: str
+) -> None:
+    """issue 11 §1b: the real command, ``textwire serve --role worker``, probed on its
+    metrics port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "TEXTWIRE_DATA_DIR": str(tmp_path / "data"),
+        "TEXTWIRE_DATABASE_URL": database_url,
+        "TEXTWIRE_METRICS_PORT": str(port),
+        "TEXTWIRE_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "textwire", "serve", "--role", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert r.status_code == 200, r.text
+        states = {name: loop["state"] for name, loop in r.json()["loops"].items()}
+        assert states == {"worker": "running", "deliverer": "running"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()[-2000:]

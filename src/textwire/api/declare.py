@@ -119,11 +119,13 @@ class Param:
         return out
 
     def query(self) -> Schema:
+        schema = self.schema(FORM)
+        schema.pop("description", None)  # said once, on the parameter
         out: Schema = {
             "name": self.name,
             "in": "query",
             "required": self.required,
-            "schema": self.schema(FORM),
+            "schema": schema,
         }
         if self.description:
             out["description"] = self.description

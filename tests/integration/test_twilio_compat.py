@@ -1,0 +1,125 @@
+"""Twilio compatibility found with Twilio's own client (issue 11 §5): list filters, the
+Accounts resource, the magic test numbers, callback signatures and extension parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+from sqlalchemy import update
+from twilio.rest import Client
+
+from tests.support import LiveServer
+from textwire import tables as t
+from textwire.messages.status import FINAL
+
+SENDER = "+14155550111"
+
+
+@pytest.fixture
+def account(server: LiveServer) -> Iterator[tuple[str, str]]:
+    new = server.new_account("Acme")
+    yield new.account_sid, new.auth_token
+
+
+def twilio_client(server: LiveServer, sid: str, token: str) -> Client:
+    client = Client(sid, token)
+    client.api.base_url = server.url
+    client.messaging.base_url = server.url
+    return client
+
+
+@pytest.fixture
+def client(server: LiveServer, account: tuple[str, str]) -> Client:
+    return twilio_client(server, *account)
+
+
+def add_sender(server: LiveServer, auth: tuple[str, str], number: str = SENDER) -> str:
+    r = httpx.post(f"{server.url}/v1/Senders", data={"Sender": number, "Mps": "100"}, auth=auth)
+    assert r.status_code == 201, r.text
+    return str(r.json()["sid"])
+
+
+def settle(server: LiveServer, sids: list[str]) -> None:
+    """Wait until the worker is done with these messages (it sets date_sent itself)."""
+
+    async def done() -> bool:
+        async with server.rt.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    t.messages.select()
+                    .with_only_columns(t.messages.c.status)
+                    .where(t.messages.c.sid.in_(sids))
+                )
+            ).all()
+        return all(r.status in FINAL for r in rows)
+
+    server.wait_for(done)
+
+
+def set_date_sent(server: LiveServer, sid: str, when: datetime) -> None:
+    async def go() -> None:
+        async with server.rt.db.write() as conn:
+            await conn.execute(
+                update(t.messages).where(t.messages.c.sid == sid).values(date_sent=when)
+            )
+
+    server.call(go())
+
+
+def test_date_sent_filters_compare_whole_utc_days(
+    server: LiveServer, client: Client, account: tuple[str, str]
+) -> None:
+    """issue 11 §5: the client sends DateSent=2026-12-05T00:00:00Z for date(2026, 12, 5);
+    Twilio reads it as that whole UTC day, DateSent< as on or before it and DateSent> as on
+    or after it."""
+    add_sender(server, account)
+    sent = {
+        "dec4_late": datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC),
+        "dec5_early": datetime(2026, 12, 5, 0, 0, 0, tzinfo=UTC),
+        "dec5_noon": datetime(2026, 12, 5, 12, 30, 0, tzinfo=UTC),
+        "dec5_late": datetime(2026, 12, 5, 23, 59, 59, 500000, tzinfo=UTC),
+        "dec6_early": datetime(2026, 12, 6, 0, 0, 0, tzinfo=UTC),
+    }
+    sids = {
+        name: client.messages.create(to="+14155550100", from_=SENDER, body=name).sid
+        for name in sent
+    }
+    settle(server, list(sids.values()))
+    for name, when in sent.items():
+        set_date_sent(server, sids[name], when)
+
+    def bodies(**kwargs: object) -> set[str]:
+        return {m.body for m in client.messages.list(**kwargs)}
+
+    day = date(2026, 12, 5)
+    assert bodies(date_sent=day) == {"dec5_early", "dec5_noon", "dec5_late"}
+    assert bodies(date_sent_before=day) == {"dec4_late", "dec5_early", "dec5_noon", "dec5_late"}
+    assert bodies(date_sent_after=day) == {"dec5_early", "dec5_noon", "dec5_late", "dec6_early"}
+    # A datetime within the day means the same day: Twilio compares dates.
+    noon = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert bodies(date_sent=noon) == {"dec5_early", "dec5_noon", "dec5_late"}
+    assert bodies(date_sent_before=noon) == bodies(date_sent_before=day)
+    assert bodies(date_sent_after=noon) == bodies(date_sent_after=day)
+    # The bare date form of the reference's examples answers the same.
+    raw = httpx.get(
+        f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
+        params={"DateSent": "2026-12-05"},
+        auth=account,
+    ).json()
+    assert {m["body"] for m in raw["messages"]} == {"dec5_early", "dec5_noon", "dec5_late"}
+
+
+def test_date_sent_on_the_last_day_is_not_an_overflow(
+    server: LiveServer, account: tuple[str, str]
+) -> None:
+    """issue 11 §3/§5: DateSent=9999-12-31 is a day with no next day; a 200, not a 500."""
+    for key in ("DateSent", "DateSent<", "DateSent>"):
+        r = httpx.get(
+            f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
+            params={key: "9999-12-31"},
+            auth=account,
+        )
+        assert r.status_code == 200, (key, r.text)

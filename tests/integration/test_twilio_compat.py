@@ -3,15 +3,18 @@ Accounts resource, the magic test numbers, callback signatures and extension par
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 from sqlalchemy import update
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.support import LiveServer
+from tests.support import LiveServer, Receiver
 from textwire import tables as t
 from textwire.messages.status import FINAL
 
@@ -123,3 +126,37 @@ def test_date_sent_on_the_last_day_is_not_an_overflow(
             auth=account,
         )
         assert r.status_code == 200, (key, r.text)
+
+
+def test_every_status_callback_validates_with_twilios_request_validator(
+    server: LiveServer, client: Client, account: tuple[str, str], hook_receiver: Receiver
+) -> None:
+    """issue 11 §5: a message that fails before a sender is chosen (an empty pool, 21704)
+    has no From; its callback's X-Twilio-Signature must still pass Twilio's
+    RequestValidator, as a normal message's does, over the parameters the body carries."""
+    add_sender(server, account)
+    empty = client.messaging.v1.services.create(friendly_name="Empty pool")
+    url = hook_receiver.url("/status")
+    failed = client.messages.create(
+        to="+14155550100", messaging_service_sid=empty.sid, body="x", status_callback=url
+    )
+    normal = client.messages.create(to="+14155550100", from_=SENDER, body="y", status_callback=url)
+    settle(server, [failed.sid, normal.sid])
+
+    def arrived() -> bool:
+        sids = [r.form.get("MessageSid") for r in hook_receiver.received]
+        return failed.sid in sids and sids.count(normal.sid) >= 2
+
+    server.wait_for(lambda: asyncio.sleep(0, arrived()))
+    validator = RequestValidator(account[1])
+    seen = set()
+    for hook in hook_receiver.received:
+        signature = hook.headers["x-twilio-signature"]
+        # What a receiver's form parser gives: parse_qsl drops blank values by default,
+        # Flask and Django keep them; both must validate.
+        for params in (hook.form, dict(parse_qsl(hook.body.decode(), keep_blank_values=True))):
+            assert validator.validate(hook.url, params, signature), hook.body
+        seen.add(hook.form["MessageSid"])
+        if hook.form["MessageSid"] == failed.sid:
+            assert hook.form["ErrorCode"] == "21704" and "From" not in hook.form
+    assert seen == {failed.sid, normal.sid}

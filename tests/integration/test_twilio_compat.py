@@ -4,18 +4,22 @@ Accounts resource, the magic test numbers, callback signatures and extension par
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tests.support import LiveServer, Receiver
 from textwire import tables as t
+from textwire.api.app import create_app
 from textwire.messages.status import FINAL
 
 SENDER = "+14155550111"
@@ -160,3 +164,103 @@ def test_every_status_callback_validates_with_twilios_request_validator(
         if hook.form["MessageSid"] == failed.sid:
             assert hook.form["ErrorCode"] == "21704" and "From" not in hook.form
     assert seen == {failed.sid, normal.sid}
+
+
+def count_rows(server: LiveServer, table: Any) -> int:
+    async def q() -> int:
+        async with server.rt.db.read() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
+
+    return server.call(q())
+
+
+TO_MAGIC = [
+    ("+15005550001", 21211),
+    ("+15005550002", 21612),
+    ("+15005550003", 21408),
+    ("+15005550004", 21610),
+    ("+15005550009", 21614),
+]
+FROM_MAGIC = [("+15005550001", 21212), ("+15005550007", 21606), ("+15005550008", 21611)]
+
+
+def refused(create: Callable[[], object]) -> TwilioRestException:
+    with pytest.raises(TwilioRestException) as caught:
+        create()
+    return caught.value
+
+
+def test_sandbox_refuses_twilios_magic_numbers_at_create(
+    server: LiveServer, account: tuple[str, str]
+) -> None:
+    """issue 11 §5: an account routed to the sandbox answers Twilio's test numbers as Twilio's
+    test credentials do: HTTP 400 with the code at create, and nothing is written. Both
+    front ends (the hot create path and FastAPI's route) refuse."""
+    client = twilio_client(server, *account)
+    add_sender(server, account)
+    for number, _ in FROM_MAGIC:
+        add_sender(server, account, number)
+    service = client.messaging.v1.services.create(friendly_name="Pool")
+    client.messaging.v1.services(service.sid).phone_numbers.create(
+        phone_number_sid=add_sender(server, account, "+14155550122")
+    )
+    messages, events = count_rows(server, t.messages), count_rows(server, t.message_events)
+    cases: list[tuple[dict[str, str], int]] = []
+    for to, code in TO_MAGIC:
+        cases.append(({"To": to, "From": SENDER}, code))
+        cases.append(({"To": to, "MessagingServiceSid": service.sid}, code))
+    cases += [({"To": "+14155550100", "From": sender}, code) for sender, code in FROM_MAGIC]
+    for form, code in cases:
+        err = refused(
+            lambda form=form: client.messages.create(  # type: ignore[misc]
+                to=form["To"],
+                from_=form.get("From"),
+                messaging_service_sid=form.get("MessagingServiceSid"),
+                body="x",
+            )
+        )
+        assert (err.status, err.code) == (400, code), (form, err.msg)
+
+    async def through_fastapi() -> list[tuple[int, int]]:
+        app = create_app(server.rt, hot_paths=False)
+        path = f"/2010-04-01/Accounts/{account[0]}/Messages.json"
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", auth=account
+        ) as http:
+            answers = [await http.post(path, data={**form, "Body": "x"}) for form, _ in cases]
+        return [(a.status_code, a.json()["code"]) for a in answers]
+
+    assert server.call(through_fastapi()) == [(400, code) for _, code in cases]
+    assert count_rows(server, t.messages) == messages
+    assert count_rows(server, t.message_events) == events
+    # Other numbers are accepted, Twilio's success number +15005550006 too.
+    ok = client.messages.create(to="+15005550006", from_=SENDER, body="x")
+    assert ok.status == "queued"
+
+
+def test_magic_numbers_are_sent_through_a_provider_that_is_not_the_sandbox(
+    server: LiveServer, account: tuple[str, str]
+) -> None:
+    """issue 11 §5: only the sandbox route answers as Twilio's test credentials; a sender on
+    another integration (here an HTTP provider) is not refused at create."""
+    r = httpx.post(
+        f"{server.url}/v1/Integrations",
+        data={
+            "FriendlyName": "Upstream",
+            "Type": "http",
+            "Settings": json.dumps(
+                {"url": "http://127.0.0.1:9/send", "payload_template": '{"to": "${to}"}'}
+            ),
+        },
+        auth=account,
+    )
+    assert r.status_code == 201, r.text
+    r = httpx.post(
+        f"{server.url}/v1/Senders",
+        data={"Sender": "+14155550133", "IntegrationSid": r.json()["sid"]},
+        auth=account,
+    )
+    assert r.status_code == 201, r.text
+    client = twilio_client(server, *account)
+    msg = client.messages.create(to="+15005550001", from_="+14155550133", body="x")
+    assert msg.status == "queued"

@@ -126,6 +126,30 @@ def _resolve_origin(
     return sender, service
 
 
+async def _check_route(
+    rt: Runtime,
+    snap: AccountSnapshot,
+    sender: SenderInfo | None,
+    service: ServiceInfo | None,
+    to: str,
+) -> None:
+    """Refuse what the message's route refuses at create (the sandbox's answer to Twilio's
+    magic test numbers, issue 11 §5). With a ``From`` the route is its sender's integration;
+    with a service's pool, whichever sender is picked later: refused only when every
+    sender's route refuses (an empty pool fails later, 21704, like any other)."""
+    if sender is not None:
+        routes = {sender.integration_sid}
+        from_addr: str | None = sender.value
+    elif service is not None:
+        routes = {s.integration_sid for s in snap.pools.get(service.sid, ())}
+        from_addr = None
+    else:
+        return
+    found = [await rt.providers.refusal(route, from_addr, to) for route in sorted(routes)]
+    if found and all(found) and found[0] is not None:
+        raise TextwireError(found[0].code, found[0].message)
+
+
 def _schedule(req: SendRequest, service: ServiceInfo | None, now: datetime) -> datetime | None:
     if req.schedule_type is None and req.send_at is None:
         return None
@@ -176,6 +200,7 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
         )
     snap = await rt.directory.account(req.account_sid)
     sender, service = _resolve_origin(req, snap)
+    await _check_route(rt, snap, sender, service, recipient)
     now = rt.clock.now()
     send_at = _schedule(req, service, now)
     if not req.keyword_reply:

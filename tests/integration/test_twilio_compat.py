@@ -19,6 +19,7 @@ from twilio.rest import Client
 
 from tests.support import LiveServer, Receiver
 from textwire import tables as t
+from textwire.accounts import create_api_key
 from textwire.api.app import create_app
 from textwire.messages.status import FINAL
 
@@ -264,3 +265,91 @@ def test_magic_numbers_are_sent_through_a_provider_that_is_not_the_sandbox(
     client = twilio_client(server, *account)
     msg = client.messages.create(to="+15005550001", from_="+14155550133", body="x")
     assert msg.status == "queued"
+
+
+def test_accounts_resource_fetch_list_and_update_with_the_twilio_client(
+    server: LiveServer, client: Client, account: tuple[str, str]
+) -> None:
+    """issue 11 §5 (F-ACCT-1): client.api.accounts(sid).fetch(), client.api.v2010.account
+    .fetch(), client.api.accounts.list() and update(friendly_name=...) work as on Twilio."""
+    sid = account[0]
+    fetched = client.api.accounts(sid).fetch()
+    assert fetched.sid == sid and fetched.friendly_name == "Acme"
+    assert fetched.status == "active" and fetched.type == "Full"
+    assert fetched.owner_account_sid == sid
+    assert fetched.auth_token is None  # never shown again once issued
+    assert fetched.uri == f"/2010-04-01/Accounts/{sid}.json"
+    assert fetched.subresource_uris["messages"] == f"/2010-04-01/Accounts/{sid}/Messages.json"
+    assert isinstance(fetched.date_created, datetime) and fetched.date_created.tzinfo
+    assert client.api.v2010.account.fetch().sid == sid
+    assert [a.sid for a in client.api.accounts.list()] == [sid]
+    assert [a.sid for a in client.api.accounts.list(friendly_name="Acme")] == [sid]
+    assert client.api.accounts.list(friendly_name="Other") == []
+
+    updated = client.api.accounts(sid).update(friendly_name="Acme Corp")
+    assert updated.friendly_name == "Acme Corp"
+    assert client.api.v2010.account.fetch().friendly_name == "Acme Corp"
+    assert updated.date_updated >= fetched.date_updated
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 65])
+def test_account_friendly_name_is_validated_naming_the_field(
+    client: Client, account: tuple[str, str], name: str
+) -> None:
+    """issue 11 §5: FriendlyName is 1 to 64 characters; a bad one is a 400 naming it and
+    changes nothing."""
+    err = refused(lambda: client.api.accounts(account[0]).update(friendly_name=name))
+    assert (err.status, err.code) == (400, 20001) and "FriendlyName" in err.msg
+    assert client.api.v2010.account.fetch().friendly_name == "Acme"
+
+
+def test_an_account_sees_only_itself(
+    server: LiveServer, client: Client, account: tuple[str, str]
+) -> None:
+    """issue 11 §5, F-SEC-1: another account's SID is 404 exactly like a missing one, for
+    fetch and update; the list holds only the caller."""
+    other = server.new_account("Other")
+    missing = "AC" + "0" * 32
+    for sid in (other.account_sid, missing):
+        err = refused(lambda sid=sid: client.api.accounts(sid).fetch())  # type: ignore[misc]
+        assert (err.status, err.code) == (404, 20404)
+        err = refused(
+            lambda sid=sid: client.api.accounts(sid).update(friendly_name="x")  # type: ignore[misc]
+        )
+        assert (err.status, err.code) == (404, 20404)
+    assert [a.sid for a in client.api.accounts.list()] == [account[0]]
+    assert (
+        twilio_client(server, other.account_sid, other.auth_token)
+        .api.v2010.account.fetch()
+        .friendly_name
+        == "Other"
+    )
+
+
+def test_an_api_key_may_fetch_the_account_but_not_change_it(
+    server: LiveServer, account: tuple[str, str]
+) -> None:
+    """issue 11 §5: an application authenticating with an API key can check its credentials
+    (fetch, list); changing the account takes the auth token (403, 20003), as the Keys
+    resource does."""
+    key = server.call(create_api_key(server.rt.db, server.rt.clock, account[0], "app"))
+    client = Client(key.sid, key.secret, account[0])
+    client.api.base_url = server.url
+    assert client.api.v2010.account.fetch().sid == account[0]
+    assert [a.sid for a in client.api.accounts.list()] == [account[0]]
+    err = refused(lambda: client.api.v2010.account.update(friendly_name="Taken over"))
+    assert (err.status, err.code) == (403, 20003)
+    err = refused(lambda: client.api.v2010.account.update(status="suspended"))
+    assert (err.status, err.code) == (403, 20003)
+
+
+def test_an_account_cannot_suspend_or_close_itself(
+    client: Client, account: tuple[str, str]
+) -> None:
+    """issue 11 §5: Status names no change textwire makes through this API (an account that
+    closed itself could not reopen); 400 naming the field, and the account stays active."""
+    assert client.api.v2010.account.update(status="active").status == "active"
+    for status in ("suspended", "closed", "bogus"):
+        err = refused(lambda status=status: client.api.v2010.account.update(status=status))  # type: ignore[misc]
+        assert (err.status, err.code) == (400, 20001) and "Status" in err.msg
+    assert client.api.v2010.account.fetch().status == "active"

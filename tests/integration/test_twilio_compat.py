@@ -21,6 +21,7 @@ from tests.support import LiveServer, Receiver
 from textwire import tables as t
 from textwire.accounts import create_api_key
 from textwire.api.app import create_app
+from textwire.links import demo as link_demo
 from textwire.messages.status import FINAL
 
 SENDER = "+14155550111"
@@ -353,3 +354,87 @@ def test_an_account_cannot_suspend_or_close_itself(
         err = refused(lambda status=status: client.api.v2010.account.update(status=status))  # type: ignore[misc]
         assert (err.status, err.code) == (400, 20001) and "Status" in err.msg
     assert client.api.v2010.account.fetch().status == "active"
+
+
+def test_transactional_is_reachable_through_the_official_client(
+    server: LiveServer, client: Client, account: tuple[str, str]
+) -> None:
+    """issue 11 §5, F-CONSENT-6: messages.create() refuses unknown keyword arguments, so
+    Transactional is also a per-service default, set on the native /v1/Services API (with
+    client.request, form or JSON) and used by every message naming that service; a message's
+    own Transactional (client.request) overrides it."""
+    base = server.url
+    add_sender(server, account)
+    r = client.request("POST", f"{base}/v1/Consent/Settings", data={"RequireOptIn": "true"})
+    assert r.status_code == 200, r.text
+    service = client.messaging.v1.services.create(friendly_name="Receipts")
+    client.messaging.v1.services(service.sid).phone_numbers.create(
+        phone_number_sid=add_sender(server, account, "+14155550122")
+    )
+    to = "+14155550100"  # never opted in: refused unless transactional
+    err = refused(
+        lambda: client.messages.create(to=to, messaging_service_sid=service.sid, body="x")
+    )
+    assert (err.status, err.code) == (400, 21610)
+
+    r = client.request("POST", service.url, data={"Transactional": "true"})
+    assert r.status_code == 200, r.text
+    assert json.loads(r.text)["textwire"]["transactional"] is True
+    assert client.messaging.v1.services(service.sid).fetch().sid == service.sid  # still parses
+    sent = client.messages.create(to=to, messaging_service_sid=service.sid, body="receipt")
+    assert sent.status == "accepted"
+    # The message's own value wins over the service's default.
+    messages_url = f"{base}/2010-04-01/Accounts/{account[0]}/Messages.json"
+    form = {"To": to, "MessagingServiceSid": service.sid, "Body": "promo"}
+    r = client.request("POST", messages_url, data={**form, "Transactional": "false"})
+    assert (r.status_code, json.loads(r.text)["code"]) == (400, 21610)
+    # Per message, without a service default: client.request passes any field through.
+    r = client.request(
+        "POST", messages_url, data={"To": to, "From": SENDER, "Body": "x", "Transactional": "true"}
+    )
+    assert r.status_code == 201, r.text
+
+    # JSON on the native API too; a bad value names the field and changes nothing.
+    created = httpx.post(
+        f"{base}/v1/Services", json={"FriendlyName": "OTP", "Transactional": True}, auth=account
+    )
+    assert created.status_code == 201 and created.json()["textwire"]["transactional"] is True
+    bad = client.request("POST", service.url, data={"Transactional": "maybe"})
+    assert bad.status_code == 400 and "'Transactional'" in json.loads(bad.text)["message"]
+    assert client.request("GET", service.url).status_code == 200
+    assert json.loads(client.request("GET", service.url).text)["textwire"]["transactional"]
+
+
+def test_link_mode_is_reachable_through_the_official_client(
+    server: LiveServer, client: Client, account: tuple[str, str]
+) -> None:
+    """issue 11 §5, F-LINK: the service's LinkMode (set with client.request on
+    /v1/LinkShortening/MessagingServices/{MG}/Settings) shortens what messages.create() sends
+    through that service; a message's own LinkMode goes through client.request."""
+    add_sender(server, account)
+    service = client.messaging.v1.services.create(friendly_name="Links")
+    client.messaging.v1.services(service.sid).phone_numbers.create(
+        phone_number_sid=add_sender(server, account, "+14155550122")
+    )
+
+    async def set_up() -> None:
+        async with httpx.AsyncClient(base_url=server.url, auth=account) as http:
+            await link_demo.set_up(http, service.sid, "https://hooks.example.com/clicks")
+
+    server.call(set_up())  # a verified link domain for the service, its LinkMode "all"
+    url = "https://shop.example.com/track/1042"
+    shortened = client.messages.create(
+        to="+14155550100", messaging_service_sid=service.sid, body=f"Track: {url}"
+    )
+    assert url not in shortened.body and link_demo.DOMAIN in shortened.body
+    r = client.request(
+        "POST",
+        f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
+        data={
+            "To": "+14155550100",
+            "MessagingServiceSid": service.sid,
+            "Body": f"Track: {url}",
+            "LinkMode": "off",
+        },
+    )
+    assert r.status_code == 201 and json.loads(r.text)["body"] == f"Track: {url}"

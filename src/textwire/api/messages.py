@@ -51,7 +51,7 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
         send_at=parse_datetime("SendAt", send_at_raw) if send_at_raw else None,
         schedule_type=p.choice("ScheduleType", ["fixed"]),
         smart_encoded=p.bool("SmartEncoded"),
-        transactional=bool(p.bool("Transactional")),  # textwire extension (F-CONSENT-6)
+        transactional=p.bool("Transactional"),  # textwire extension (F-CONSENT-6)
         shorten_urls=p.bool("ShortenUrls"),
         link_mode=p.get("LinkMode") or None,
     )

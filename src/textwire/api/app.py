@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
 from textwire import tables as t
-from textwire.api import hot, keys, messages
+from textwire.api import accounts, hot, keys, messages
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
@@ -62,6 +62,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     )
     app.include_router(messages.router)
     app.include_router(keys.router)
+    app.include_router(accounts.router)
     app.include_router(consent_api.router)  # before service_api's /v1/Services/{s}/{kind}
     app.include_router(service_api.router)
     app.include_router(senders_api.router)

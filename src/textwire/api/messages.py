@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,7 +51,7 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
         send_at=parse_datetime("SendAt", send_at_raw) if send_at_raw else None,
         schedule_type=p.choice("ScheduleType", ["fixed"]),
         smart_encoded=p.bool("SmartEncoded"),
-        transactional=bool(p.bool("Transactional")),  # textwire extension (F-CONSENT-6)
+        transactional=p.bool("Transactional"),  # textwire extension (F-CONSENT-6)
         shorten_urls=p.bool("ShortenUrls"),
         link_mode=p.get("LinkMode") or None,
     )
@@ -178,24 +178,30 @@ async def delete_message(account: str, sid: str, request: Request) -> Response:
 
 
 def _date_bounds(params: Params) -> list[Any]:
-    """``DateSent``, ``DateSent<`` and ``DateSent>``; a bare date covers that whole day."""
+    """``DateSent``, ``DateSent<`` and ``DateSent>`` compare **dates**, as Twilio does.
+
+    Twilio documents them as a GMT date: ``DateSent`` is that whole UTC day, ``DateSent<``
+    on or before it and ``DateSent>`` on or after it. Its client sends a ``date`` as
+    ``2026-12-05T00:00:00Z``, so a time of day is read as the UTC day it falls on, not as an
+    instant (an instant would match only messages sent at exactly midnight).
+    """
     m = t.messages
     conds: list[Any] = []
-    for key, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
+    for key in ("DateSent", "DateSent<", "DateSent>"):
         raw = params.get(key)
         if not raw:
             continue
-        is_day = len(raw.strip()) == 10
-        start = parse_datetime(key, raw)
-        end = start + timedelta(days=1) if is_day else start
-        if op == "=":
-            conds.append(
-                and_(m.c.date_sent >= start, m.c.date_sent < end)
-                if is_day
-                else m.c.date_sent == start
-            )
-        elif op == "<":
-            conds.append(m.c.date_sent < end if is_day else m.c.date_sent <= start)
+        instant = parse_datetime(key, raw)
+        start = datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
+        # The last representable day has no next day: it runs to the end of time.
+        end = start + timedelta(days=1) if start.date() < date.max else None
+        if key == "DateSent":
+            conds.append(m.c.date_sent >= start)
+            if end is not None:
+                conds.append(m.c.date_sent < end)
+        elif key == "DateSent<":
+            if end is not None:
+                conds.append(m.c.date_sent < end)
         else:
             conds.append(m.c.date_sent >= start)
     return conds

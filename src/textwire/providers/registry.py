@@ -29,7 +29,8 @@ from textwire.db import Database
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult
 from textwire.providers.common import Connector, IntegrationConfig, ProviderEnv, Sink
-from textwire.providers.sandbox import SandboxProvider
+from textwire.providers.sandbox import Refusal, SandboxProvider
+from textwire.providers.sandbox import refusal as sandbox_refusal
 
 log = logging.getLogger("textwire.providers")
 
@@ -116,6 +117,18 @@ class ProviderRegistry:
             return True
         cfg = await self.config(integration_sid)
         return cfg is not None and cfg.type == "sandbox"
+
+    async def refusal(
+        self, integration_sid: str | None, from_addr: str | None, to_addr: str
+    ) -> Refusal | None:
+        """What this route refuses at create, before anything is written: the sandbox
+        answers Twilio's magic test numbers as Twilio's test credentials do. Other providers
+        decide at hand-over. Checked on the numbers first, so an ordinary create reads no
+        configuration."""
+        found = sandbox_refusal(from_addr, to_addr)
+        if found is None or not await self.in_database(integration_sid):
+            return None
+        return found
 
     def invalidate(self, integration_sid: str) -> None:
         """Forget a cached integration now (this process changed it)."""

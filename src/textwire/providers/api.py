@@ -33,6 +33,7 @@ from textwire.providers.common import (
 )
 from textwire.providers.registry import build_connector, callback_base
 from textwire.runtime import Runtime
+from textwire.urls import check_url
 
 router = APIRouter()
 
@@ -343,6 +344,9 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
     """A number's own inbound URL (``InboundRequestUrl``; empty removes it)."""
     rt, account_sid = await account_of(request)
     params = await read_params(request)
+    url = params.get("InboundRequestUrl") or ""
+    if url:
+        check_url("InboundRequestUrl", url)
     async with rt.db.write() as conn:
         known = await conn.scalar(
             select(func.count())
@@ -351,11 +355,8 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
         )
         if not known:
             raise not_found("Sender", sid)
-        url = params.get("InboundRequestUrl") or ""
         await conn.execute(delete(pt.number_webhooks).where(pt.number_webhooks.c.sender_sid == sid))
         if url:
-            if not url.startswith(("http://", "https://")) or len(url) > 2048:
-                raise invalid("InboundRequestUrl", "must be an http(s) URL")
             await conn.execute(
                 insert(pt.number_webhooks).values(
                     sender_sid=sid,

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, or_, select, update
 from textwire import tables as t
 from textwire.dispatch.forms import form_encode
 from textwire.dispatch.signing import textwire_signature, twilio_signature
+from textwire.egress import outgoing_client
 from textwire.messages.serialize import API_VERSION
 from textwire.runtime import Runtime
 
@@ -133,7 +134,7 @@ class WebhookDeliverer:
         self._client: httpx.AsyncClient | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._client = httpx.AsyncClient(timeout=self.rt.settings.webhook_timeout)
+        self._client = outgoing_client(self.rt.settings, timeout=self.rt.settings.webhook_timeout)
         try:
             while not stop.is_set():
                 done = await self.tick()

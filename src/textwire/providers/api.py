@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, insert, select, update
 
+from textwire import egress
 from textwire import tables as t
 from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
 from textwire.api.params import Params, read_body, read_params
@@ -130,15 +131,27 @@ async def _check_oauth(
     rt: Runtime, sid: str, account_sid: str, settings: dict[str, Any], secret_values: dict[str, Any]
 ) -> None:
     cfg = IntegrationConfig(sid, account_sid, "", "http", settings, secret_values, rt.clock.now())
-    probe = http_json.HttpJsonProvider(cfg, ProviderEnv(callback_base(rt.settings), None))
+    probe = http_json.HttpJsonProvider(cfg, _env(rt))
     try:
         await probe.fetch_token()
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.token_url", str(exc)) from None
     except http_json.TokenError as exc:
-        raise invalid(
-            "Secrets.client_secret", f"the token URL did not accept the client credentials: {exc}"
-        ) from None
+        # Only the status: the token URL's answer is not ours to repeat (issue 11 §4e).
+        if exc.status is not None:
+            why = f"the token URL did not accept the client credentials (HTTP {exc.status})"
+        elif exc.retryable:
+            why = "the token URL could not be reached"
+        else:
+            why = "the token URL's answer has no access token"
+        raise invalid("Secrets.client_secret", why) from None
     finally:
         await probe.close()
+
+
+def _env(rt: Runtime) -> ProviderEnv:
+    """A connector's environment for the API's own calls (Test, the OAuth2 check)."""
+    return ProviderEnv(callback_base(rt.settings), None, http=egress.client_factory(rt.settings))
 
 
 def _encrypt(rt: Runtime, secret_values: dict[str, Any]) -> str | None:
@@ -304,7 +317,9 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     if row["type"] == "sandbox":
         return JSONResponse({"ok": True, "type": "sandbox"})
     cfg = rt.providers.decode(_Row(row))
-    connector = build_connector(cfg, ProviderEnv(callback_base(rt.settings), None))
+    if cfg.type == "smpp":
+        await _check_smpp_host(rt, cfg)
+    connector = build_connector(cfg, _env(rt))
     try:
         if isinstance(connector, http_json.HttpJsonProvider):
             message = OutboundMessage(
@@ -327,6 +342,15 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     finally:
         await connector.close()
     return JSONResponse({"type": row["type"], **result})
+
+
+async def _check_smpp_host(rt: Runtime, cfg: IntegrationConfig) -> None:
+    """SMPP is not HTTP: its host is checked here, by the rules an HTTP client obeys."""
+    host, port = str(cfg.settings["host"]), int(cfg.settings["port"])
+    try:
+        await egress.check_destination(rt.settings, host, port)
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.host", str(exc)) from None
 
 
 class _Row:

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+import httpx
+
 from textwire.crypto import mask
+from textwire.egress import ClientFactory
 from textwire.errors import TextwireError, invalid
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.urls import check_url
@@ -88,10 +91,12 @@ class Sink(Protocol):
 
 @dataclass
 class ProviderEnv:
-    """What the registry gives each connector it builds."""
+    """What the registry gives each connector it builds; ``http`` makes its HTTP client
+    (``egress.client_factory``, so an integration's URLs obey ``allow_private_urls``)."""
 
     callback_base: str
     sink: Sink | None
+    http: ClientFactory = httpx.AsyncClient
 
 
 class Health:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from textwire.urls import url_problem
 
 Role = Literal["all", "api", "worker", "redirect"]
 
@@ -51,6 +53,11 @@ class Settings(BaseSettings):
     webhook_per_host_concurrency: int = Field(
         8, ge=1, description="Callback requests in flight to one scheme://host:port."
     )
+    allow_private_urls: bool = Field(
+        False,
+        description="Let webhooks and integrations reach loopback, private, link-local and "
+        "other non-public addresses, and this server's own API (docs/operations.md).",
+    )
 
     # Sandbox provider
     sandbox_delivery_delay: float = Field(1.0, ge=0, description="Seconds until the receipt.")
@@ -82,6 +89,15 @@ class Settings(BaseSettings):
     )
     slug_cache_size: int = Field(100_000, ge=1)
     cert_expiry_warning_days: int = Field(30, ge=0)
+
+    @field_validator("public_url", "link_base_url", "link_fallback_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        """The same URL rules as the API's (issue 11 §1a), checked at start-up."""
+        problem = url_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

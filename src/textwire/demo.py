@@ -108,6 +108,7 @@ async def run_demo(*, messages: int, keep: bool, console: Console) -> int:
         sandbox_failure_rate=0.1,
         sandbox_seed=7,
         retry_base_seconds=0.2,
+        allow_private_urls=True,  # the demo's receiver listens on 127.0.0.1
     )
     try:
         return await _demo(settings, messages, console)

@@ -34,6 +34,7 @@ from textwire import tables as t
 from textwire.db import Database
 from textwire.dispatch.forms import form_encode
 from textwire.dispatch.signing import textwire_signature, twilio_signature
+from textwire.egress import outgoing_client
 from textwire.messages.serialize import API_VERSION
 from textwire.runtime import Runtime
 
@@ -329,7 +330,7 @@ class WebhookDeliverer:
         # A run the supervisor starts again after a failure begins afresh.
         self._failure = None
         self._outcomes = _OutcomeWriter(self.rt.db)
-        self._client = httpx.AsyncClient(timeout=self.rt.settings.webhook_timeout)
+        self._client = outgoing_client(self.rt.settings, timeout=self.rt.settings.webhook_timeout)
         writer = asyncio.create_task(self._outcomes.run())
         helpers = [
             asyncio.create_task(self._renew_leases(stop)),

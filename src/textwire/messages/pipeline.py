@@ -23,6 +23,7 @@ from textwire.links.shortener import Shortened, resolve_mode
 from textwire.phone import InvalidPhoneNumber, PhoneNumber, parse_phone
 from textwire.runtime import Runtime
 from textwire.senders.directory import AccountSnapshot, SenderInfo, ServiceInfo
+from textwire.urls import STATUS_CALLBACK_CODE, check_url
 
 MAX_BODY_CHARS = 1600
 MAX_MEDIA = 10
@@ -87,17 +88,14 @@ def _check_body(body: str | None, media: tuple[str, ...]) -> str:
     if len(media) > MAX_MEDIA:
         raise TextwireError(21623, f"'MediaUrl' has {len(media)} entries; at most {MAX_MEDIA}")
     for url in media:
-        if not url.startswith(("http://", "https://")) or len(url) > 2048:
-            raise TextwireError(21620, f"Invalid 'MediaUrl' {url[:80]!r}: must be an http(s) URL")
+        check_url("MediaUrl", url, code=21620)
     return text
 
 
 def _check_callback(url: str | None) -> str | None:
     if url is None or url == "":
         return None
-    if not url.startswith(("http://", "https://")) or len(url) > 2048:
-        raise TextwireError(20001, "Invalid parameter 'StatusCallback': must be an http(s) URL")
-    return url
+    return check_url("StatusCallback", url, code=STATUS_CALLBACK_CODE)
 
 
 def _resolve_origin(

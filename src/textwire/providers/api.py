@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, insert, select, update
 
+from textwire import egress
 from textwire import tables as t
 from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
 from textwire.api.params import Params, read_body, read_params
@@ -33,6 +34,7 @@ from textwire.providers.common import (
 )
 from textwire.providers.registry import build_connector, callback_base
 from textwire.runtime import Runtime
+from textwire.urls import check_url
 
 router = APIRouter()
 
@@ -129,15 +131,27 @@ async def _check_oauth(
     rt: Runtime, sid: str, account_sid: str, settings: dict[str, Any], secret_values: dict[str, Any]
 ) -> None:
     cfg = IntegrationConfig(sid, account_sid, "", "http", settings, secret_values, rt.clock.now())
-    probe = http_json.HttpJsonProvider(cfg, ProviderEnv(callback_base(rt.settings), None))
+    probe = http_json.HttpJsonProvider(cfg, _env(rt))
     try:
         await probe.fetch_token()
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.token_url", str(exc)) from None
     except http_json.TokenError as exc:
-        raise invalid(
-            "Secrets.client_secret", f"the token URL did not accept the client credentials: {exc}"
-        ) from None
+        # Only the status: the token URL's answer is not ours to repeat (issue 11 §4e).
+        if exc.status is not None:
+            why = f"the token URL did not accept the client credentials (HTTP {exc.status})"
+        elif exc.retryable:
+            why = "the token URL could not be reached"
+        else:
+            why = "the token URL's answer has no access token"
+        raise invalid("Secrets.client_secret", why) from None
     finally:
         await probe.close()
+
+
+def _env(rt: Runtime) -> ProviderEnv:
+    """A connector's environment for the API's own calls (Test, the OAuth2 check)."""
+    return ProviderEnv(callback_base(rt.settings), None, http=egress.client_factory(rt.settings))
 
 
 def _encrypt(rt: Runtime, secret_values: dict[str, Any]) -> str | None:
@@ -303,7 +317,9 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     if row["type"] == "sandbox":
         return JSONResponse({"ok": True, "type": "sandbox"})
     cfg = rt.providers.decode(_Row(row))
-    connector = build_connector(cfg, ProviderEnv(callback_base(rt.settings), None))
+    if cfg.type == "smpp":
+        await _check_smpp_host(rt, cfg)
+    connector = build_connector(cfg, _env(rt))
     try:
         if isinstance(connector, http_json.HttpJsonProvider):
             message = OutboundMessage(
@@ -328,6 +344,15 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     return JSONResponse({"type": row["type"], **result})
 
 
+async def _check_smpp_host(rt: Runtime, cfg: IntegrationConfig) -> None:
+    """SMPP is not HTTP: its host is checked here, by the rules an HTTP client obeys."""
+    host, port = str(cfg.settings["host"]), int(cfg.settings["port"])
+    try:
+        await egress.check_destination(rt.settings, host, port)
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.host", str(exc)) from None
+
+
 class _Row:
     """A mapping row seen as the attribute row ``ProviderRegistry.decode`` takes."""
 
@@ -343,6 +368,9 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
     """A number's own inbound URL (``InboundRequestUrl``; empty removes it)."""
     rt, account_sid = await account_of(request)
     params = await read_params(request)
+    url = params.get("InboundRequestUrl") or ""
+    if url:
+        check_url("InboundRequestUrl", url)
     async with rt.db.write() as conn:
         known = await conn.scalar(
             select(func.count())
@@ -351,11 +379,8 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
         )
         if not known:
             raise not_found("Sender", sid)
-        url = params.get("InboundRequestUrl") or ""
         await conn.execute(delete(pt.number_webhooks).where(pt.number_webhooks.c.sender_sid == sid))
         if url:
-            if not url.startswith(("http://", "https://")) or len(url) > 2048:
-                raise invalid("InboundRequestUrl", "must be an http(s) URL")
             await conn.execute(
                 insert(pt.number_webhooks).values(
                     sender_sid=sid,

@@ -10,11 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+
+import httpx
 
 from textwire.crypto import mask
+from textwire.egress import ClientFactory
 from textwire.errors import TextwireError, invalid
 from textwire.providers.base import OutboundMessage, SendResult
+from textwire.urls import check_url
 
 IntegrationType = Literal["sandbox", "twilio", "http", "smpp"]
 TYPES: tuple[IntegrationType, ...] = ("sandbox", "twilio", "http", "smpp")
@@ -88,10 +91,12 @@ class Sink(Protocol):
 
 @dataclass
 class ProviderEnv:
-    """What the registry gives each connector it builds."""
+    """What the registry gives each connector it builds; ``http`` makes its HTTP client
+    (``egress.client_factory``, so an integration's URLs obey ``allow_private_urls``)."""
 
     callback_base: str
     sink: Sink | None
+    http: ClientFactory = httpx.AsyncClient
 
 
 class Health:
@@ -211,10 +216,7 @@ def setting_url(
     url = setting_str(values, key, required=required, default=default)
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise invalid(f"Settings.{key}", "must be an http(s) URL")
-    return url
+    return check_url(f"Settings.{key}", url)
 
 
 def setting_map(values: Mapping[str, Any], key: str, *, where: str = "Settings") -> dict[str, str]:

@@ -26,6 +26,7 @@ from textwire import tables as t
 from textwire.config import Settings
 from textwire.crypto import SecretBox
 from textwire.db import Database
+from textwire.egress import client_factory
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult
 from textwire.providers.common import Connector, IntegrationConfig, ProviderEnv, Sink
@@ -80,7 +81,11 @@ class ProviderRegistry:
         return route
 
     def env(self) -> ProviderEnv:
-        return ProviderEnv(callback_base=callback_base(self.settings), sink=self.sink)
+        return ProviderEnv(
+            callback_base=callback_base(self.settings),
+            sink=self.sink,
+            http=client_factory(self.settings),
+        )
 
     def decode(self, row: Any) -> IntegrationConfig:
         secrets = json.loads(self.box.decrypt(row.secrets_enc)) if row.secrets_enc else {}

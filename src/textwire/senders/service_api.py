@@ -21,6 +21,7 @@ from textwire.ids import new_sid
 from textwire.runtime import Runtime
 from textwire.senders import sticky
 from textwire.senders.api import create_sender_row, load_sender
+from textwire.urls import check_url
 
 router = APIRouter()
 
@@ -56,9 +57,7 @@ CHOICES: Final = {
 def _url(key: str, value: str) -> str | None:
     if value == "":
         return None
-    if not value.startswith(("http://", "https://")) or len(value) > 2048:
-        raise invalid(key, "must be an http(s) URL")
-    return value
+    return check_url(key, value)
 
 
 def service_values(params: Params, *, creating: bool) -> dict[str, Any]:

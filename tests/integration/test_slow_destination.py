@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import statistics
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -29,10 +30,14 @@ A_FROM, B_FROM = "+14155550111", "+14155550122"
 
 
 class HangingProvider:
-    """Accepts connections, reads each request whole and records its ``ref``, never answers."""
+    """Accepts connections, reads each request whole and records its ``ref`` and when it came,
+    and never answers; or, with ``delays``, answers each request with a provider id after
+    the next delay of the cycle (seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delays: list[float] | None = None) -> None:
         self.refs: list[str] = []
+        self.arrivals: list[float] = []
+        self.delays = delays
         self.port = 0
         self._thread = LoopThread()
         self._server: asyncio.Server | None = None
@@ -58,7 +63,18 @@ class HangingProvider:
                     if name.strip().lower() == "content-length":
                         length = int(value)
                 body = json.loads(await reader.readexactly(length))
+                self.arrivals.append(time.monotonic())
                 self.refs.append(body["ref"])
+                if self.delays is not None:
+                    await asyncio.sleep(self.delays[(len(self.refs) - 1) % len(self.delays)])
+                    answer = json.dumps({"id": "P-" + body["ref"]}).encode()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+                        + answer
+                    )
+                    await writer.drain()
+                    continue
                 # Never answer; a closed connection (the client's timeout) ends the wait.
                 reader_gone = asyncio.ensure_future(reader.read())
                 release = asyncio.ensure_future(self._release.wait())
@@ -85,8 +101,8 @@ class HangingProvider:
 
 
 @contextlib.contextmanager
-def hanging_provider() -> Iterator[HangingProvider]:
-    p = HangingProvider().start()
+def hanging_provider(delays: list[float] | None = None) -> Iterator[HangingProvider]:
+    p = HangingProvider(delays).start()
     try:
         yield p
     finally:
@@ -247,5 +263,33 @@ def test_a_hung_hand_over_is_never_handed_over_twice(tmp_path: Path, database_ur
             assert {(m["status"], m["error_code"]) for m in finals} == {("failed", 30008)}
             assert Counter(provider.refs) == dict.fromkeys(sids, 1)
             assert _events(live, sids, "sending") == dict.fromkeys(sids, 1)
+    finally:
+        live.stop()
+
+
+def test_overlapping_hand_overs_of_one_sender_keep_its_mps(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Issue 11 §2 with SPEC F-ORIG-2: hand-overs of one sender now overlap (a group per
+    tick, each out until its provider answers, after 0-1.5 s here); the times the provider
+    received them still never put more than the sender's MPS in any one-second window."""
+    mps, count = 3, 15
+    live = public_server(tmp_path, database_url)
+    try:
+        with hanging_provider(delays=[1.5, 0.0, 0.7, 0.2, 1.1]) as provider:
+            a = Api(live, "A")
+            a.sender(A_FROM, _http_integration(a, provider.url, timeout=10)["sid"], Mps=str(mps))
+            sids = []
+            for i in range(count):  # one at a time, so ticks take few and groups overlap
+                sids.append(a.send(To="+14155550100", From=A_FROM, Body=f"a{i}")["sid"])
+                time.sleep(0.05)
+            finals = [a.wait_status(sid, {"sent", "failed"}, timeout=60) for sid in sids]
+            arrivals = sorted(provider.arrivals)
+            assert {m["status"] for m in finals} == {"sent"}
+            assert Counter(provider.refs) == dict.fromkeys(sids, 1)
+            busiest = max(
+                sum(1 for x in arrivals[i:] if x < start + 1.0) for i, start in enumerate(arrivals)
+            )
+            assert busiest <= mps, (busiest, arrivals)
     finally:
         live.stop()

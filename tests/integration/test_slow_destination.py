@@ -42,6 +42,7 @@ class HangingProvider:
         self._thread = LoopThread()
         self._server: asyncio.Server | None = None
         self._release: asyncio.Event | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     def start(self) -> HangingProvider:
         async def go() -> None:
@@ -54,6 +55,9 @@ class HangingProvider:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self._release is not None
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
         with contextlib.suppress(Exception):
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -93,7 +97,9 @@ class HangingProvider:
             assert self._server is not None and self._release is not None
             self._release.set()
             self._server.close()
-            await asyncio.sleep(0.1)  # let the handlers see the release and close
+            for task in self._handlers:
+                task.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             self._thread.call(halt(), timeout=10)

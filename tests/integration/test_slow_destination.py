@@ -181,7 +181,7 @@ def _first_attempt_ended(live: LiveServer, sids: list[str]) -> datetime:
                     .order_by(ev.c.at, ev.c.id)
                 )
             ).all()
-        ends = []
+        ends: list[datetime] = []
         for sid in sids:
             statuses = [(status, at) for message, status, at in rows if message == sid]
             first = next(i for i, (status, _) in enumerate(statuses) if status == "sending")

@@ -118,7 +118,3 @@ class RateLimiter:
                 at += wait
             times.append(at)
         return times
-
-    def interval(self, rate: float, cost: int) -> float:
-        """The steady-state spacing of messages of ``cost`` at ``rate``."""
-        return cost / rate

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="A claim's lease before takeover (s).")
     retry_base_seconds: float = Field(2.0, gt=0)
     max_send_attempts: int = Field(6, ge=1)
+    handover_per_destination_concurrency: int = Field(
+        128,
+        ge=1,
+        le=10_000,
+        description="Messages one worker has out at one integration at once (issue 11 §2).",
+    )
 
     # Outgoing webhooks
     webhook_timeout: float = Field(5.0, gt=0)

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -57,6 +57,21 @@ def build_connector(cfg: IntegrationConfig, env: ProviderEnv) -> Connector:
     if cfg.type == "smpp":
         return SmppProvider(cfg, env)
     raise ValueError(f"no connector for integration type {cfg.type!r}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the worker needs to know of an integration before handing messages to it."""
+
+    local: bool
+    """The sandbox, which keeps its record of each message in textwire's own database: the
+    worker hands messages over inside the transaction that marks them sent, so the hand-over
+    and its record commit together."""
+    concurrency: int | None = None
+    """Requests the integration allows in flight (its ``concurrency`` setting), if it has one."""
+
+
+LOCAL = Route(local=True)
 
 
 class ProviderRegistry:
@@ -114,14 +129,17 @@ class ProviderRegistry:
         self._configs[integration_sid] = (now, cfg)
         return cfg
 
-    async def in_database(self, integration_sid: str | None) -> bool:
-        """Whether the integration is the sandbox, which keeps its record of each message in
-        textwire's own database: the worker then hands messages over inside the transaction
-        that marks them sent, so the hand-over and its record commit together."""
+    async def route(self, integration_sid: str | None) -> Route:
+        """How the worker hands this integration's messages over (``Route``)."""
         if integration_sid is None:
-            return True
+            return LOCAL
         cfg = await self.config(integration_sid)
-        return cfg is not None and cfg.type == "sandbox"
+        if cfg is None:  # deleted: RoutedProvider fails its messages
+            return Route(local=False)
+        if cfg.type == "sandbox":
+            return LOCAL
+        concurrency = cfg.settings.get("concurrency")
+        return Route(local=False, concurrency=int(concurrency) if concurrency else None)
 
     async def refusal(
         self, integration_sid: str | None, from_addr: str | None, to_addr: str

@@ -149,7 +149,7 @@ class ProviderRegistry:
         decide at hand-over. Checked on the numbers first, so an ordinary create reads no
         configuration."""
         found = sandbox_refusal(from_addr, to_addr)
-        if found is None or not await self.in_database(integration_sid):
+        if found is None or not (await self.route(integration_sid)).local:
             return None
         return found
 

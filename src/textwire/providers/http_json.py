@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from textwire import jsonsafe
 from textwire.crypto import mask
 from textwire.errors import invalid
 from textwire.providers.base import OutboundMessage, SendResult
@@ -138,13 +139,11 @@ def check_template(template: str) -> str:
         "status_callback_url": "https://example.com/v1/Receipts/IN",
     }
     try:
-        document = json.loads(render(template, sample))
+        document = jsonsafe.loads(render(template, sample))
     except TemplateError as exc:
         raise invalid("Settings.payload_template", str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise invalid(
-            "Settings.payload_template", f"is not valid JSON once rendered: {exc}"
-        ) from None
+    except jsonsafe.JSONInputError as exc:
+        raise invalid("Settings.payload_template", f"once rendered: {exc.rule}") from None
     if not isinstance(document, dict):
         raise invalid("Settings.payload_template", "must render to a JSON object")
     return template

@@ -63,9 +63,7 @@ STORABLE = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
 
 
 @given(
-    st.lists(
-        st.tuples(st.text(STORABLE, max_size=10), st.text(STORABLE, max_size=30)), max_size=6
-    )
+    st.lists(st.tuples(st.text(STORABLE, max_size=10), st.text(STORABLE, max_size=30)), max_size=6)
 )
 def test_whatever_a_client_encodes_comes_back(pairs: list[tuple[str, str]]) -> None:
     assert form_pairs(urlencode(pairs)) == pairs

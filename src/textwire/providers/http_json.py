@@ -340,7 +340,7 @@ class HttpJsonProvider:
                 retryable=response.status_code >= 500 or response.status_code == 429,
             )
         try:
-            body = response.json()
+            body = jsonsafe.loads(response.text)
         except ValueError:
             raise TokenError(
                 f"token URL answered without JSON: {snippet(response.text, 80)!r}", retryable=False
@@ -450,7 +450,7 @@ class HttpJsonProvider:
         else:
             self.health.ok()
         try:
-            document: Any = response.json()
+            document: Any = jsonsafe.loads(response.text)
         except ValueError:
             document = None
         error = json_path(document, s["error_path"]) if s.get("error_path") else None
@@ -496,7 +496,7 @@ class HttpJsonProvider:
             return {"ok": False, "request": request, "error": f"{type(exc).__name__}: {exc}"}
         result = self.result(m.sid, response)
         try:
-            answer: Any = response.json()
+            answer: Any = jsonsafe.loads(response.text)
         except ValueError:
             answer = snippet(response.text, 2000)
         return {

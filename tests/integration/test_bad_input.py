@@ -228,10 +228,36 @@ def test_nul_is_refused_in_every_text_parameter(
         assert "unhandled error" not in text and BODY_MARK not in text, text
 
 
-def test_engines_never_log_sql_parameters(server: LiveServer) -> None:
-    """issue 11 §3: a failed statement's log line must not carry its parameters."""
-    db = server.rt.db
+def test_sql_errors_never_carry_their_parameters(probe: Probe) -> None:
+    """issue 11 §3: a failed statement's error text (what a log line prints) carried its
+    parameters, message body included. Provoked honestly: a duplicate primary key, through
+    SQLAlchemy and through the bulk path."""
+    db = probe.server.rt.db
     assert db.writer.sync_engine.hide_parameters and db.reader.sync_engine.hide_parameters
+    row = {
+        "sid": probe.api.sid,  # already taken
+        "friendly_name": BODY_MARK,
+        "auth_token_hash": BODY_MARK,
+        "auth_token_enc": BODY_MARK,
+        "date_created": probe.server.rt.clock.now(),
+        "date_updated": probe.server.rt.clock.now(),
+    }
+
+    async def insert(bulk: bool) -> str:
+        try:
+            async with db.write() as conn:
+                if bulk:
+                    await db.executemany(conn, t.accounts.insert(), [row], key="test-accounts")
+                else:
+                    await conn.execute(t.accounts.insert().values(**row))
+        except Exception as exc:  # what the API's error handler would log
+            return f"{exc!r} {exc}"
+        raise AssertionError("a duplicate primary key was accepted")
+
+    for bulk in (False, True):
+        text = probe.server.call(insert(bulk))
+        # (PostgreSQL's own DETAIL names the duplicate key, the SID; never the other values.)
+        assert "accounts" in text and BODY_MARK not in text, text
 
 
 def test_text_that_is_not_valid_percent_encoding_is_refused(probe: Probe) -> None:

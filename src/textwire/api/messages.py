@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -48,7 +49,7 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
         media_urls=tuple(p.get_list("MediaUrl")),
         status_callback=p.get("StatusCallback"),
         validity_period=p.int("ValidityPeriod", low=1, high=MAX_VALIDITY, code=21624),
-        send_at=parse_datetime("SendAt", send_at_raw) if send_at_raw else None,
+        send_at=parse_datetime("SendAt", send_at_raw, code=35114) if send_at_raw else None,
         schedule_type=p.choice("ScheduleType", ["fixed"]),
         smart_encoded=p.bool("SmartEncoded"),
         transactional=p.bool("Transactional"),  # textwire extension (F-CONSENT-6)
@@ -212,13 +213,25 @@ def _encode_token(row: dict[str, Any]) -> str:
     return "PA" + base64.urlsafe_b64encode(key).decode().rstrip("=")
 
 
+# What ``_encode_token`` writes: seconds with six decimals, a bar, a message SID.
+_TOKEN: Final = re.compile(r"([0-9]{1,11}\.[0-9]{6})\|(SM[0-9a-f]{32})")
+
+
 def _decode_token(token: str) -> tuple[datetime, str]:
+    """The position a ``PageToken`` names; 20001 for anything ``_encode_token`` did not
+    write (checked by shape, so no number in it can overflow a date)."""
+    refused = invalid("PageToken", "is not a token this server issued")
+    raw = token[2:]
+    if not token.startswith("PA") or not raw.isascii():
+        raise refused
     try:
-        raw = token[2:]
-        stamp, sid = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split("|")
-        return datetime.fromtimestamp(float(stamp), UTC), sid
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (ValueError, UnicodeDecodeError):
-        raise invalid("PageToken", "is not a token this server issued") from None
+        raise refused from None
+    match = _TOKEN.fullmatch(text)
+    if match is None:
+        raise refused
+    return datetime.fromtimestamp(float(match.group(1)), UTC), match.group(2)
 
 
 @router.get(BASE + ".json")

@@ -8,7 +8,6 @@ import hmac
 import json
 import secrets
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -17,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 from textwire import egress
 from textwire import tables as t
 from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
-from textwire.api.params import Params, read_body, read_params
+from textwire.api.params import form_dict, query_params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
@@ -42,19 +41,6 @@ VALIDATORS = {"twilio": twilio.validate, "http": http_json.validate, "smpp": smp
 # Settings every type has; the type's own validator never sees them.
 COMMON = ("backup_integration_sid", "failover_after", "callback_token")
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-def _object(params: Params, key: str) -> dict[str, Any] | None:
-    raw = params.get(key)
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
-        raise invalid(key, "must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise invalid(key, "must be a JSON object")
-    return value
 
 
 def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -> dict[str, Any]:
@@ -94,10 +80,10 @@ async def _validated(
     """Settings and secrets as stored, once every rule (and the OAuth2 token URL) agreed."""
     common = {k: settings.pop(k) for k in COMMON if k in settings}
     if kind == "sandbox":
-        if settings or secret_values:
-            name = next(iter(settings), None) or next(iter(secret_values))
-            where = "Settings" if settings else "Secrets"
-            raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
+        for where, given in (("Settings", settings), ("Secrets", secret_values)):
+            if given:
+                name = next(iter(given))
+                raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
         clean: dict[str, Any] = {}
         clean_secrets: dict[str, Any] = {}
     else:
@@ -196,8 +182,8 @@ async def create_integration(request: Request) -> JSONResponse:
         account_sid,
         sid,
         kind,
-        _object(params, "Settings") or {},
-        _object(params, "Secrets") or {},
+        params.object("Settings") or {},
+        params.object("Secrets") or {},
     )
     now = rt.clock.now()
     row = {
@@ -251,13 +237,13 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
     if name is not None and not 1 <= len(name.strip()) <= 64:
         raise invalid("FriendlyName", "must be 1 to 64 characters")
     settings = dict(row["settings"] or {})
-    for key, value in (_object(params, "Settings") or {}).items():
+    for key, value in (params.object("Settings") or {}).items():
         if value is None:
             settings.pop(key, None)
         else:
             settings[key] = value
     secret_values = _decrypt(rt, row["secrets_enc"])
-    for key, value in (_object(params, "Secrets") or {}).items():
+    for key, value in (params.object("Secrets") or {}).items():
         if isinstance(value, str) and value.startswith("••••"):
             continue  # the masked value read back: keep the stored secret
         if value is None:
@@ -412,11 +398,7 @@ def _twilio_form(
     rt: Runtime, request: Request, cfg: IntegrationConfig, raw: bytes
 ) -> dict[str, str]:
     """The form Twilio posted, once its X-Twilio-Signature checks out (403 otherwise)."""
-    try:
-        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        raise TextwireError(20001, "Invalid request body: not a form") from None
-    params = dict(pairs)
+    params = form_dict(raw)
     signature = request.headers.get("x-twilio-signature")
     if not twilio.signature_valid(
         cfg.secrets["auth_token"], _public_url(rt, request), params, signature
@@ -427,7 +409,7 @@ def _twilio_form(
 
 def _check_token(cfg: IntegrationConfig, request: Request) -> None:
     expected = str(cfg.settings.get("callback_token") or "")
-    given = request.query_params.get("Token") or request.headers.get("x-textwire-token") or ""
+    given = query_params(request).get("Token") or request.headers.get("x-textwire-token") or ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise TextwireError(20003, "Missing or invalid Token for this integration", status=403)
 
@@ -459,7 +441,7 @@ async def inbound(sid: str, request: Request) -> Response:
         _rt, account_sid = await account_of(request)
         if account_sid != cfg.account_sid:
             raise not_found("Integration", sid)
-        params = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        params = form_dict(raw)
         if not params.get("From") or not params.get("To"):
             raise invalid("From" if not params.get("From") else "To", "is required")
         message_sid = await sink.inbound(sid, twilio.inbound_from_webhook(params, []))
@@ -479,7 +461,7 @@ async def receipts(sid: str, request: Request) -> Response:
     elif cfg.type == "http":
         _check_token(cfg, request)
         receipt = http_json.receipt_from_body(
-            cfg.settings, parse_json_body(raw), request.query_params.get("MessageSid")
+            cfg.settings, parse_json_body(raw), query_params(request).get("MessageSid")
         )
     else:
         raise TextwireError(20001, f"{cfg.type} integrations do not post receipts here")

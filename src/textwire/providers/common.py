@@ -3,7 +3,6 @@ messages, its health (for failover), settings validation and a small JSON-path r
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -13,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from textwire import jsonsafe
 from textwire.crypto import mask
 from textwire.egress import ClientFactory
 from textwire.errors import TextwireError, invalid
@@ -285,11 +285,13 @@ def json_path(document: Any, path: str) -> Any:
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """A JSON document, or TextwireError 20001 saying it is not one."""
+    """A provider's JSON document (an inbound message, a receipt), read by the one
+    untrusted-JSON reader; TextwireError 20001 naming the rule when refused."""
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TextwireError(20001, f"Invalid request body: not valid JSON ({exc})") from None
+        return jsonsafe.loads(raw)
+    except jsonsafe.JSONInputError as exc:
+        where = f" at {exc.field('')}" if exc.path else ""
+        raise TextwireError(20001, f"Invalid request body{where}: {exc.rule}") from None
 
 
 def snippet(text: str, limit: int = 200) -> str:

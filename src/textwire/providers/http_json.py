@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from textwire import jsonsafe
 from textwire.crypto import mask
 from textwire.egress import DestinationRefused
 from textwire.errors import invalid
@@ -140,13 +141,11 @@ def check_template(template: str) -> str:
         "status_callback_url": "https://example.com/v1/Receipts/IN",
     }
     try:
-        document = json.loads(render(template, sample))
+        document = jsonsafe.loads(render(template, sample))
     except TemplateError as exc:
         raise invalid("Settings.payload_template", str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise invalid(
-            "Settings.payload_template", f"is not valid JSON once rendered: {exc}"
-        ) from None
+    except jsonsafe.JSONInputError as exc:
+        raise invalid("Settings.payload_template", f"once rendered: {exc.rule}") from None
     if not isinstance(document, dict):
         raise invalid("Settings.payload_template", "must render to a JSON object")
     return template
@@ -344,7 +343,7 @@ class HttpJsonProvider:
                 status=response.status_code,
             )
         try:
-            body = response.json()
+            body = jsonsafe.loads(response.text)
         except ValueError:
             raise TokenError(
                 f"token URL answered without JSON: {snippet(response.text, 80)!r}", retryable=False
@@ -457,7 +456,7 @@ class HttpJsonProvider:
         else:
             self.health.ok()
         try:
-            document: Any = response.json()
+            document: Any = jsonsafe.loads(response.text)
         except ValueError:
             document = None
         error = json_path(document, s["error_path"]) if s.get("error_path") else None
@@ -507,7 +506,7 @@ class HttpJsonProvider:
             raise invalid("Settings.url", str(exc)) from None
         result = self.result(m.sid, response)
         try:
-            answer: Any = response.json()
+            answer: Any = jsonsafe.loads(response.text)
         except ValueError:
             answer = snippet(response.text, 2000)
         return {

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from textwire import jsonsafe
 from textwire.dispatch.signing import twilio_signature
 from textwire.egress import DestinationRefused
 from textwire.errors import invalid
@@ -183,7 +184,7 @@ class TwilioProvider:
         code = response.status_code
         body: Any = None
         try:
-            body = response.json()
+            body = jsonsafe.loads(response.text)
         except ValueError:
             body = None
         error_code = body.get("code") if isinstance(body, dict) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -194,15 +194,13 @@ def _date_bounds(params: Params) -> list[Any]:
             continue
         instant = parse_datetime(key, raw)
         start = datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
-        # The last representable day has no next day: it runs to the end of time.
-        end = start + timedelta(days=1) if start.date() < date.max else None
+        # parse_datetime stops at 9999-12-30, so every accepted day has a next day.
+        end = start + timedelta(days=1)
         if key == "DateSent":
             conds.append(m.c.date_sent >= start)
-            if end is not None:
-                conds.append(m.c.date_sent < end)
+            conds.append(m.c.date_sent < end)
         elif key == "DateSent<":
-            if end is not None:
-                conds.append(m.c.date_sent < end)
+            conds.append(m.c.date_sent < end)
         else:
             conds.append(m.c.date_sent >= start)
     return conds

@@ -240,6 +240,13 @@ def fake_twilio(**kwargs: Any) -> Iterator[FakeTwilio]:
 # --- a generic JSON SMS API and its OAuth2 token endpoint -----------------------------------
 
 
+# Answers no provider should give, that textwire must read as "not JSON" (issue 11 §3).
+HOSTILE_JSON = {
+    "deep": '{"data": {"id": "P1", "x": ' + "[" * 1000 + "]" * 1000 + "}}",
+    "nul": '{"data": {"id": "P\\u0000"}}',
+}
+
+
 @dataclass
 class FakeJsonApi:
     """A provider's JSON API: ``POST /sms`` answers ``{"data": {"id": ...}}`` or
@@ -321,6 +328,8 @@ class FakeJsonApi:
             fault = self.faults.pop(0)
             if fault == "html":
                 return Response("<html>oops</html>", 200, media_type="text/html")
+            if fault in HOSTILE_JSON:
+                return Response(HOSTILE_JSON[fault], 202, media_type="application/json")
             if fault == "rejected":
                 return JSONResponse({"error": {"message": "number blocked"}}, status_code=422)
             return JSONResponse({"error": {"message": f"fault {fault}"}}, status_code=int(fault))

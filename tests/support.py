@@ -83,6 +83,7 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) ->
         "retry_base_seconds": 0.05,
         "lease_seconds": 30.0,
         "secret_key": None,
+        "allow_private_urls": True,  # receivers and fake providers listen on 127.0.0.1
     }
     values.update(overrides)
     return Settings(**values)

@@ -30,6 +30,17 @@ class NewAccount:
 
 
 @dataclass(frozen=True)
+class Account:
+    """What Twilio's Accounts resource shows of an account (never its token)."""
+
+    sid: str
+    friendly_name: str
+    status: str
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(frozen=True)
 class ApiKey:
     sid: str
     friendly_name: str
@@ -54,11 +65,20 @@ class _Credential:
 SANDBOX_INTEGRATION_NAME = "Sandbox"
 
 
+MAX_ACCOUNT_NAME = 64
+
+
+def check_account_name(name: str) -> str:
+    """An account's FriendlyName without surrounding blanks: 1 to 64 characters."""
+    name = name.strip()
+    if not name or len(name) > MAX_ACCOUNT_NAME:
+        raise invalid("FriendlyName", f"must be 1 to {MAX_ACCOUNT_NAME} characters")
+    return name
+
+
 async def create_account(db: Database, box: SecretBox, clock: Clock, name: str) -> NewAccount:
     """A new account with its auth token and its default sandbox integration."""
-    name = name.strip()
-    if not name or len(name) > 64:
-        raise TextwireError(20001, "Invalid parameter 'FriendlyName': must be 1 to 64 characters")
+    name = check_account_name(name)
     sid = new_sid("AC")
     token = new_token()
     now = clock.now()
@@ -86,6 +106,46 @@ async def create_account(db: Database, box: SecretBox, clock: Clock, name: str) 
             )
         )
     return NewAccount(sid, token)
+
+
+_ACCOUNT_COLUMNS = (
+    t.accounts.c.sid,
+    t.accounts.c.friendly_name,
+    t.accounts.c.status,
+    t.accounts.c.date_created,
+    t.accounts.c.date_updated,
+)
+
+
+def _account(row: Any) -> Account:
+    return Account(row.sid, row.friendly_name, row.status, row.date_created, row.date_updated)
+
+
+async def get_account(db: Database, sid: str) -> Account:
+    """Account ``sid``; 20404 when there is none."""
+    async with db.read() as conn:
+        row = (await conn.execute(select(*_ACCOUNT_COLUMNS).where(t.accounts.c.sid == sid))).first()
+    if row is None:
+        raise not_found("Account", sid)
+    return _account(row)
+
+
+async def rename_account(db: Database, clock: Clock, sid: str, name: str) -> Account:
+    """Set account ``sid``'s FriendlyName (checked: 1 to 64 characters)."""
+    name = check_account_name(name)
+    a = t.accounts
+    async with db.write() as conn:
+        row = (
+            await conn.execute(
+                update(a)
+                .where(a.c.sid == sid)
+                .values(friendly_name=name, date_updated=clock.now())
+                .returning(*_ACCOUNT_COLUMNS)
+            )
+        ).first()
+    if row is None:
+        raise not_found("Account", sid)
+    return _account(row)
 
 
 MAX_KEY_NAME = 64

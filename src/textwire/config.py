@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from textwire.urls import url_problem
 
 Role = Literal["all", "api", "worker", "redirect"]
 
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="A claim's lease before takeover (s).")
     retry_base_seconds: float = Field(2.0, gt=0)
     max_send_attempts: int = Field(6, ge=1)
+    handover_per_destination_concurrency: int = Field(
+        128,
+        ge=1,
+        le=10_000,
+        description="Messages one worker has out at one integration at once (issue 11 §2).",
+    )
 
     # Outgoing webhooks
     webhook_timeout: float = Field(5.0, gt=0)
@@ -50,6 +58,11 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(32, ge=1)
     webhook_per_host_concurrency: int = Field(
         8, ge=1, description="Callback requests in flight to one scheme://host:port."
+    )
+    allow_private_urls: bool = Field(
+        False,
+        description="Let webhooks and integrations reach loopback, private, link-local and "
+        "other non-public addresses, and this server's own API (docs/operations.md).",
     )
 
     # Sandbox provider
@@ -82,6 +95,15 @@ class Settings(BaseSettings):
     )
     slug_cache_size: int = Field(100_000, ge=1)
     cert_expiry_warning_days: int = Field(30, ge=0)
+
+    @field_validator("public_url", "link_base_url", "link_fallback_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        """The same URL rules as the API's (issue 11 §1a), checked at start-up."""
+        problem = url_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

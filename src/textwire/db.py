@@ -35,6 +35,9 @@ READER_CACHE_KIB = 16_384
 # batch after batch; checkpointing a tenth as often copies each such page once instead of
 # many times (bench/dispatch.py: ~15 % more messages per second). The WAL grows to ~40 MiB.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+# SQLAlchemy puts a failed statement's parameters in its error text, and so in any log line
+# that prints the error: message bodies, phone numbers, secrets. Never.
+HIDE_PARAMETERS = True
 
 
 def _sqlite_engine(
@@ -46,6 +49,7 @@ def _sqlite_engine(
         max_overflow=0,
         pool_pre_ping=False,
         pool_reset_on_return="rollback" if reset else None,
+        hide_parameters=HIDE_PARAMETERS,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -184,7 +188,9 @@ class Database:
                 url, begin="BEGIN", pool_size=4, cache_kib=READER_CACHE_KIB
             )
         else:
-            self.writer = create_async_engine(url, pool_size=10, max_overflow=10)
+            self.writer = create_async_engine(
+                url, pool_size=10, max_overflow=10, hide_parameters=HIDE_PARAMETERS
+            )
             self.reader = self.writer
         # One writer at a time within this process; SQLite's lock covers other processes.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -243,7 +249,9 @@ class Database:
         try:
             await driver.executemany(bulk.sql, params)
         except sqlite3.Error as err:
-            raise DBAPIError.instance(bulk.sql, params, err, sqlite3.Error) from err
+            raise DBAPIError.instance(
+                bulk.sql, params, err, sqlite3.Error, hide_parameters=HIDE_PARAMETERS
+            ) from err
 
     @property
     def skip_locked(self) -> bool:

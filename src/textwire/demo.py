@@ -2,8 +2,10 @@
 
 Starts textwire on a temporary data directory (SQLite + sandbox), a local receiver for
 status callbacks, creates an account, a messaging service with a small sender pool, sends
-a batch through the Twilio-compatible API (some to the sandbox's failing test numbers),
-waits for every outcome and prints a report.
+a batch through the Twilio-compatible API, waits for every outcome and prints a report.
+One message in ten goes to one of Twilio's magic test numbers, which the sandbox refuses at
+create with Twilio's code (as Twilio's test credentials do); the others are accepted, and
+some of them come back undelivered with a carrier code (``sandbox_failure_rate``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ RECIPIENTS = [
     "+447700123456",
     "+4915112345678",
 ]
-FAILING = ["+15005550001", "+15005550002", "+15005550009"]
+# Twilio's magic test numbers: refused at create with 21211, 21612 and 21614.
+REFUSED = ["+15005550001", "+15005550002", "+15005550009"]
 BODIES = [
     "Your order #1042 has shipped and arrives Thursday.",
     "Reminder: your appointment is tomorrow at 10:30. Reply C to confirm.",
@@ -105,6 +108,7 @@ async def run_demo(*, messages: int, keep: bool, console: Console) -> int:
         sandbox_failure_rate=0.1,
         sandbox_seed=7,
         retry_base_seconds=0.2,
+        allow_private_urls=True,  # the demo's receiver listens on 127.0.0.1
     )
     try:
         return await _demo(settings, messages, console)
@@ -151,8 +155,11 @@ async def _demo(settings: Settings, count: int, console: Console) -> int:
             await link_demo.set_up(http, service["sid"], clicks_url)
             console.print(f"links shortened on {link_demo.DOMAIN}; click events go to {clicks_url}")
             started_at = time.monotonic()
-            sids = await _send_batch(http, account.account_sid, service["sid"], count)
-            console.print(f"sent {len(sids)} messages through the Twilio-compatible API; waiting…")
+            sids, refused = await _send_batch(http, account.account_sid, service["sid"], count)
+            console.print(
+                f"sent {count} messages through the Twilio-compatible API: {len(sids)} accepted, "
+                f"{refused.total()} refused at create (Twilio's test numbers); waiting…"
+            )
             rows = await _wait_final(http, account.account_sid, sids, timeout=60)
             humans, previews = await link_demo.simulate_clicks(rows, running.redirect_port or 0)
             console.print(f"clicked {humans} short links, {previews} link previews fetched")
@@ -160,11 +167,13 @@ async def _demo(settings: Settings, count: int, console: Console) -> int:
             await link_demo.wait_for_events(receiver.clicks, humans)
         elapsed = time.monotonic() - started_at
         await asyncio.sleep(0.5)  # let the last callbacks land
-    _report(console, rows, receiver, elapsed)
+    _report(console, rows, receiver, elapsed, refused)
     link_demo.report(console, link_stats, receiver.clicks)
     final = all(r["status"] in FINAL for r in rows)
     clicks_ok = link_stats["total_clicks"] == humans and receiver.clicks.bad_signatures == 0
-    return 0 if final and receiver.bad_signatures == 0 and clicks_ok else 1
+    refusals_ok = refused.total() == sum(1 for i in range(count) if _is_refused(i))
+    ok = final and refusals_ok and receiver.bad_signatures == 0 and clicks_ok
+    return 0 if ok else 1
 
 
 async def _post(http: httpx.AsyncClient, path: str, data: dict[str, str]) -> dict[str, Any]:
@@ -174,25 +183,31 @@ async def _post(http: httpx.AsyncClient, path: str, data: dict[str, str]) -> dic
     return result
 
 
-async def _send_batch(http: httpx.AsyncClient, account: str, service: str, count: int) -> list[str]:
+def _is_refused(i: int) -> bool:
+    return i % 10 == 9
+
+
+async def _send_batch(
+    http: httpx.AsyncClient, account: str, service: str, count: int
+) -> tuple[list[str], Counter[int]]:
+    """The SIDs of the accepted messages, and the refusals by error code."""
     path = f"/2010-04-01/Accounts/{account}/Messages.json"
     sem = asyncio.Semaphore(16)
+    refused: Counter[int] = Counter()
 
-    async def one(i: int) -> str:
-        to = FAILING[i % len(FAILING)] if i % 10 == 9 else RECIPIENTS[i % len(RECIPIENTS)]
+    async def one(i: int) -> str | None:
+        to = REFUSED[i % len(REFUSED)] if _is_refused(i) else RECIPIENTS[i % len(RECIPIENTS)]
+        form = {"To": to, "MessagingServiceSid": service, "Body": BODIES[i % len(BODIES)]}
         async with sem:
-            msg = await _post(
-                http,
-                path,
-                {
-                    "To": to,
-                    "MessagingServiceSid": service,
-                    "Body": BODIES[i % len(BODIES)],
-                },
-            )
-        return str(msg["sid"])
+            response = await http.post(path, data=form)
+        if response.status_code == 400 and to in REFUSED:
+            refused[int(response.json()["code"])] += 1
+            return None
+        response.raise_for_status()
+        return str(response.json()["sid"])
 
-    return list(await asyncio.gather(*(one(i) for i in range(count))))
+    sids = await asyncio.gather(*(one(i) for i in range(count)))
+    return [sid for sid in sids if sid is not None], refused
 
 
 async def _wait_final(
@@ -214,7 +229,11 @@ async def _wait_final(
 
 
 def _report(
-    console: Console, rows: list[dict[str, Any]], receiver: CallbackReceiver, elapsed: float
+    console: Console,
+    rows: list[dict[str, Any]],
+    receiver: CallbackReceiver,
+    elapsed: float,
+    refused: Counter[int],
 ) -> None:
     statuses = Counter(r["status"] for r in rows)
     table = Table(title="textwire demo: outcomes")
@@ -230,12 +249,13 @@ def _report(
     enc = Counter(r["textwire"]["encoding"] for r in rows)
     console.print("encodings: " + ", ".join(f"{k} {v}" for k, v in sorted(enc.items())))
     failures = Counter((r["status"], r["error_code"]) for r in rows if r["error_code"])
+    failures.update({("refused at create (400)", code): n for code, n in refused.items()})
     if failures:
         ft = Table(title="failures by error code")
         ft.add_column("status")
         ft.add_column("error code")
         ft.add_column("messages", justify="right")
-        for (status, code), n in sorted(failures.items()):
+        for (status, code), n in sorted(failures.items(), key=lambda item: str(item[0])):
             ft.add_row(status, str(code), str(n))
         console.print(ft)
     console.print(

@@ -34,6 +34,7 @@ CATALOGUE: Final[dict[int, ErrorKind]] = {
         ErrorKind(21602, 400, "Message body is required"),
         ErrorKind(21603, 400, "'From' phone number is required"),
         ErrorKind(21604, 400, "'To' phone number is required"),
+        ErrorKind(21609, 400, "Invalid StatusCallback"),
         ErrorKind(21606, 400, "The 'From' phone number is not a valid, message-capable number"),
         ErrorKind(21610, 400, "Attempt to send to unsubscribed recipient"),
         ErrorKind(

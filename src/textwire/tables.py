@@ -122,6 +122,8 @@ services = Table(
     Column("synchronous_validation", Boolean, nullable=False, server_default=text("false")),
     Column("usecase", String(16), nullable=False, server_default="undeclared"),
     Column("use_inbound_webhook_on_number", Boolean, nullable=False, server_default=text("false")),
+    # textwire extension: the default for messages naming the service (F-CONSENT-6).
+    Column("transactional", Boolean, nullable=False, server_default=text("false")),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_updated", UTCDateTime, nullable=False),
 )

@@ -123,7 +123,7 @@ def test_filters_by_to_and_from(client: Client, sender: str) -> None:
         ({"to": "+14155550100", "body": "x", "validity_period": 36001}, 21624, "ValidityPeriod"),
         (
             {"to": "+14155550100", "body": "x", "status_callback": "ftp://x"},
-            20001,
+            21609,  # Twilio's "Invalid StatusCallback" (issue 11 §1a)
             "StatusCallback",
         ),
     ],

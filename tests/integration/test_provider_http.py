@@ -205,6 +205,8 @@ def test_oauth2_renamed_keys(live: LiveServer) -> None:
         (503, "sent", None, None),
         ("rejected", "failed", 30008, "number blocked"),
         ("html", "failed", 30008, "not JSON"),
+        ("deep", "failed", 30008, "not JSON"),  # issue 11 §3: past the JSON depth limit
+        ("nul", "failed", 30008, "not JSON"),  # issue 11 §3: a NUL id was a 500 on PostgreSQL
         (400, "failed", 30008, "HTTP 400"),
     ],
 )

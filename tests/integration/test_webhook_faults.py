@@ -277,6 +277,7 @@ def _deliverer_process(settings: Settings) -> subprocess.Popen[bytes]:
         "TEXTWIRE_WEBHOOK_TIMEOUT": "30",
         "TEXTWIRE_WORKER_POLL_INTERVAL": "0.02",
         "TEXTWIRE_LOG_LEVEL": "WARNING",
+        "TEXTWIRE_ALLOW_PRIVATE_URLS": "true",  # the receivers listen on 127.0.0.1
     }
     return subprocess.Popen(
         [sys.executable, "-m", "textwire", "serve", "--role", "worker"],

@@ -76,6 +76,7 @@ def _worker(settings: Settings, batch: int = 100) -> subprocess.Popen[bytes]:
         "TEXTWIRE_WORKER_BATCH_SIZE": str(batch),
         "TEXTWIRE_LEASE_SECONDS": "1.5",
         "TEXTWIRE_LOG_LEVEL": "WARNING",
+        "TEXTWIRE_ALLOW_PRIVATE_URLS": "true",  # the fake provider listens on 127.0.0.1
     }
     return subprocess.Popen(
         [sys.executable, "-m", "textwire", "serve", "--role", "worker"],

@@ -13,16 +13,17 @@ def _run(
     rate: int, requests: list[tuple[float, int]], delays: list[float] | None = None
 ) -> list[tuple[float, int]]:
     """Feed requests (arrival gap, cost), retrying each at the time it is told, and hand
-    each over ``delay`` later (re-stamped then, as the worker does); return hand-overs."""
+    each over ``delay`` later (held until then and released, as the worker does); return
+    hand-overs."""
     limiter = RateLimiter()
     now = 0.0
     sent: list[tuple[float, int]] = []
     for i, (gap, cost) in enumerate(requests):
         now += gap
-        while (wait := limiter.reserve("s", rate, cost, now)) > 0:
+        while (wait := limiter.reserve("s", rate, cost, now, hold=True)) > 0:
             now += wait
         handover = now + (delays[i % len(delays)] if delays else 0.0)
-        limiter.restamp(handover)
+        limiter.release(handover, {"s": cost})
         sent.append((handover, cost))
         now = handover
     return sent
@@ -78,11 +79,57 @@ def test_a_batch_worker_sends_a_seconds_worth_at_once_then_waits() -> None:
     assert limiter.reserve("a", 3, 1, 11.01) == 0.0
 
 
-def test_restamp_moves_this_ticks_reservations_to_the_hand_over() -> None:
+def test_release_stamps_a_held_reservation_at_the_hand_over() -> None:
     limiter = RateLimiter()
-    assert limiter.reserve("a", 1, 1, 0.0) == 0.0
-    limiter.restamp(0.4)
+    assert limiter.reserve("a", 1, 1, 0.0, hold=True) == 0.0
+    limiter.release(0.4, {"a": 1})
     assert limiter.reserve("a", 1, 1, 1.2) == pytest.approx(0.21)
+
+
+def test_a_held_reservation_fills_every_window_until_released() -> None:
+    """Issue 11 §2: hand-overs of one sender run concurrently; one that hangs keeps its
+    place in the window however long it takes, so a later one cannot share its second."""
+    limiter = RateLimiter()
+    assert limiter.reserve("a", 2, 1, 0.0, hold=True) == 0.0
+    assert limiter.reserve("a", 2, 1, 0.0, hold=True) == 0.0
+    assert limiter.reserve("a", 2, 1, 5.0) > 0  # still in flight five seconds later
+    limiter.release(7.0, {"a": 1})
+    assert limiter.reserve("a", 2, 1, 7.5) > 0  # one released at 7.0, one still in flight
+    limiter.release(7.6, {"a": 1})
+    assert limiter.reserve("a", 2, 1, 8.0) == pytest.approx(0.01)
+    assert limiter.reserve("a", 2, 1, 8.01) == 0.0
+    assert limiter.reserve("a", 2, 1, 8.01) > 0
+
+
+@settings(deadline=None)
+@given(
+    rate=st.integers(1, 10),
+    events=st.lists(
+        st.tuples(st.floats(0, 0.4), st.integers(1, 3), st.floats(0, 3), st.floats(0, 1)),
+        min_size=1,
+        max_size=60,
+    ),
+)
+def test_overlapping_hand_overs_never_break_the_window(
+    rate: int, events: list[tuple[float, int, float, float]]
+) -> None:
+    """Reservations held while their hand-overs overlap, each handed over at some moment
+    between its reservation and its release: no one-second window of real hand-overs
+    carries more than the rate."""
+    limiter = RateLimiter()
+    now = 0.0
+    in_flight: list[tuple[float, float, int]] = []  # (release at, handed over at, cost)
+    sent: list[tuple[float, int]] = []
+    for gap, cost, duration, moment in events:
+        now += gap
+        cost = min(cost, rate)
+        for item in sorted(x for x in in_flight if x[0] <= now):
+            limiter.release(item[0], {"s": item[2]})
+            in_flight.remove(item)
+        if limiter.reserve("s", rate, cost, now, hold=True) == 0.0:
+            in_flight.append((now + duration, now + duration * moment, cost))
+            sent.append((now + duration * moment, cost))
+    assert _max_window(sorted(sent)) <= rate
 
 
 def test_a_message_larger_than_the_rate_goes_alone() -> None:

@@ -17,8 +17,9 @@ from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
 from textwire import tables as t
-from textwire.api import hot, keys, messages
+from textwire.api import accounts, hot, keys, messages
 from textwire.api.declare import install_openapi
+from textwire.api.params import path_refusal
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
@@ -45,6 +46,13 @@ class TextwireAPI(FastAPI):
         self._hot_paths = hot_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # One check for every route's path parameters (SIDs), the hot path's included.
+            refused = path_refusal(scope["path"], scope.get("raw_path"))
+            if refused is not None:
+                answer = JSONResponse(refused.to_body(), status_code=refused.status)
+                await answer(scope, receive, send)
+                return
         if self._hot_paths and not self.root_path:
             account = hot.create_account(scope)
             if account is not None:
@@ -63,6 +71,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     )
     app.include_router(messages.router)
     app.include_router(keys.router)
+    app.include_router(accounts.router)
     app.include_router(consent_api.router)  # before service_api's /v1/Services/{s}/{kind}
     app.include_router(service_api.router)
     app.include_router(senders_api.router)

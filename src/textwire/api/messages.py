@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -49,10 +50,10 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
         media_urls=tuple(p.get_list("MediaUrl")),
         status_callback=p.get("StatusCallback"),
         validity_period=p.int("ValidityPeriod", low=1, high=MAX_VALIDITY, code=21624),
-        send_at=parse_datetime("SendAt", send_at_raw) if send_at_raw else None,
+        send_at=parse_datetime("SendAt", send_at_raw, code=35114) if send_at_raw else None,
         schedule_type=p.choice("ScheduleType", ["fixed"]),
         smart_encoded=p.bool("SmartEncoded"),
-        transactional=bool(p.bool("Transactional")),  # textwire extension (F-CONSENT-6)
+        transactional=p.bool("Transactional"),  # textwire extension (F-CONSENT-6)
         shorten_urls=p.bool("ShortenUrls"),
         link_mode=p.get("LinkMode") or None,
     )
@@ -179,24 +180,28 @@ async def delete_message(account: str, sid: str, request: Request) -> Response:
 
 
 def _date_bounds(params: Params) -> list[Any]:
-    """``DateSent``, ``DateSent<`` and ``DateSent>``; a bare date covers that whole day."""
+    """``DateSent``, ``DateSent<`` and ``DateSent>`` compare **dates**, as Twilio does.
+
+    Twilio documents them as a GMT date: ``DateSent`` is that whole UTC day, ``DateSent<``
+    on or before it and ``DateSent>`` on or after it. Its client sends a ``date`` as
+    ``2026-12-05T00:00:00Z``, so a time of day is read as the UTC day it falls on, not as an
+    instant (an instant would match only messages sent at exactly midnight).
+    """
     m = t.messages
     conds: list[Any] = []
-    for key, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
+    for key in ("DateSent", "DateSent<", "DateSent>"):
         raw = params.get(key)
         if not raw:
             continue
-        is_day = len(raw.strip()) == 10
-        start = parse_datetime(key, raw)
-        end = start + timedelta(days=1) if is_day else start
-        if op == "=":
-            conds.append(
-                and_(m.c.date_sent >= start, m.c.date_sent < end)
-                if is_day
-                else m.c.date_sent == start
-            )
-        elif op == "<":
-            conds.append(m.c.date_sent < end if is_day else m.c.date_sent <= start)
+        instant = parse_datetime(key, raw)
+        start = datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
+        # parse_datetime stops at 9999-12-30, so every accepted day has a next day.
+        end = start + timedelta(days=1)
+        if key == "DateSent":
+            conds.append(m.c.date_sent >= start)
+            conds.append(m.c.date_sent < end)
+        elif key == "DateSent<":
+            conds.append(m.c.date_sent < end)
         else:
             conds.append(m.c.date_sent >= start)
     return conds
@@ -207,13 +212,25 @@ def _encode_token(row: dict[str, Any]) -> str:
     return "PA" + base64.urlsafe_b64encode(key).decode().rstrip("=")
 
 
+# What ``_encode_token`` writes: seconds with six decimals, a bar, a message SID.
+_TOKEN: Final = re.compile(r"([0-9]{1,11}\.[0-9]{6})\|(SM[0-9a-f]{32})")
+
+
 def _decode_token(token: str) -> tuple[datetime, str]:
+    """The position a ``PageToken`` names; 20001 for anything ``_encode_token`` did not
+    write (checked by shape, so no number in it can overflow a date)."""
+    refused = invalid("PageToken", "is not a token this server issued")
+    raw = token[2:]
+    if not token.startswith("PA") or not raw.isascii():
+        raise refused
     try:
-        raw = token[2:]
-        stamp, sid = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split("|")
-        return datetime.fromtimestamp(float(stamp), UTC), sid
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (ValueError, UnicodeDecodeError):
-        raise invalid("PageToken", "is not a token this server issued") from None
+        raise refused from None
+    match = _TOKEN.fullmatch(text)
+    if match is None:
+        raise refused
+    return datetime.fromtimestamp(float(match.group(1)), UTC), match.group(2)
 
 
 @router.get(BASE + ".json", **declared.list_messages)

@@ -4,7 +4,6 @@ per-service keywords, consent settings and refusals (F-CONSENT 1-6).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from typing import Any, Literal
 
@@ -14,9 +13,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import ClientDisconnect
 
+from textwire import jsonsafe
 from textwire.api.auth import authenticate
 from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
-from textwire.api.params import Params, read_body, read_params
+from textwire.api.params import Params, query_params, read_body, read_params
 from textwire.consent import contacts, declared
 from textwire.consent import tables as ct
 from textwire.consent.identifiers import Identifier, IdentifierError, parse_identifier
@@ -204,9 +204,9 @@ async def _v2_account(rt: Runtime, request: Request) -> str:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise invalid("body", f"not valid JSON ({exc})") from None
+        data = jsonsafe.loads(raw)
+    except jsonsafe.JSONInputError as exc:
+        raise invalid(exc.field(""), exc.rule) from None
     if not isinstance(data, dict):
         raise invalid("body", "must be a JSON object")
     return data
@@ -325,7 +325,7 @@ async def create_sync(request: Request) -> JSONResponse:
     applied run, or 422 with the failed run (refused file, or invalid rows under Strict).
     """
     rt, account = await account_of(request)
-    query = Params(request.query_params.multi_items())
+    query = query_params(request)
     scope = await _service_scope(
         rt, account, query.get("MessagingServiceSid"), "MessagingServiceSid"
     )
@@ -479,8 +479,7 @@ async def set_settings(request: Request) -> JSONResponse:
     )
     if "RequireOptIn" not in params:
         raise invalid("RequireOptIn", "is required: true, false, or empty for the default")
-    raw = params.get("RequireOptIn")
-    require = None if raw == "" else params.bool("RequireOptIn")
+    require = None if params.is_blank("RequireOptIn") else params.bool("RequireOptIn")
     async with rt.db.write() as conn:
         await _save_settings(conn, rt, account, scope, require_opt_in=require)
         row = await _settings_row(conn, account, scope)

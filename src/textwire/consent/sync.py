@@ -416,7 +416,8 @@ def run_sync(
 
 
 def _sqlite_sync_engine(url: str) -> Any:
-    engine = create_engine(make_url(url).set(drivername="sqlite"))
+    # Without parameters in error text: they are subscribers' phone numbers.
+    engine = create_engine(make_url(url).set(drivername="sqlite"), hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

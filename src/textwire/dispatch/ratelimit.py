@@ -7,33 +7,42 @@ at once (a token bucket with a burst would let some window carry twice the rate;
 spacing would let a batch worker send only one message per batch).
 
 The worker decides when it claims a batch and hands over later, by a delay that varies
-(a provider may do its own I/O first). It calls ``restamp(now)`` once the provider call
-has returned, so every real hand-over lies before its stamp; the next hand-over can only
-be decided a full window after that stamp, hence after the real one too. ``guard`` adds
-a little margin on top.
+(a provider may do its own I/O first, or hang until its timeout), and several hand-overs of
+one sender may be in flight at once. So it ``hold``s its reservations: a held cost counts in
+every window, expires from none, until ``release(now, spent)`` once the provider call has
+returned stamps it at ``now``. Every real hand-over lies before its stamp, so the next
+hand-over can only be decided a full window after the real one, whichever hand-over in
+flight ends first. ``guard`` adds a little margin on top.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 # Float sums of waits land a hair before the exact boundary; a nanosecond settles it.
 EPSILON = 1e-9
 
 
 class _Log:
-    __slots__ = ("entries", "fresh", "total")
+    __slots__ = ("entries", "held", "total")
 
     def __init__(self) -> None:
-        self.entries: deque[tuple[float, int]] = deque()
-        self.total = 0
-        self.fresh = 0  # entries since the last restamp
+        self.entries: deque[tuple[float, int]] = deque()  # (stamp, cost), stamps in order
+        self.held = 0  # reserved, still in flight: in every window until released
+        self.total = 0  # entries' costs plus held
 
     def prune(self, now: float, span: float) -> None:
         while self.entries and self.entries[0][0] <= now - span + EPSILON:
             self.total -= self.entries.popleft()[1]
-            self.fresh = min(self.fresh, len(self.entries))
+
+    def stamp(self, at: float, cost: int) -> None:
+        # Kept in order (prune reads from the left): a stamp is never moved earlier than the
+        # last one, which only makes its window end later.
+        if self.entries and at < self.entries[-1][0]:
+            at = self.entries[-1][0]
+        self.entries.append((at, cost))
+        self.total += cost
 
 
 class RateLimiter:
@@ -41,8 +50,9 @@ class RateLimiter:
         self._span = window + guard
         self._logs: dict[str, _Log] = {}
 
-    def reserve(self, key: str, rate: float, cost: int, now: float) -> float:
-        """0.0 when allowed now (recorded); else the seconds until it would be allowed.
+    def reserve(self, key: str, rate: float, cost: int, now: float, *, hold: bool = False) -> float:
+        """0.0 when allowed now (recorded at ``now``, or held with ``hold`` until
+        ``release``); else the seconds until it would be allowed.
 
         A message costing more than the whole rate goes when the window is empty: it can
         never fit, and refusing it forever would lose it.
@@ -50,10 +60,24 @@ class RateLimiter:
         wait = self.peek(key, rate, cost, now)
         if wait == 0.0:
             log = self._logs[key]
-            log.entries.append((now, cost))
-            log.total += cost
-            log.fresh += 1
+            if hold:
+                log.held += cost
+                log.total += cost
+            else:
+                log.stamp(now, cost)
         return wait
+
+    def release(self, now: float, spent: Mapping[str, int]) -> None:
+        """Stamp held costs (``spent[key]`` of each key) at ``now``, the moment the hand-over
+        they were held for had certainly happened."""
+        for key, cost in spent.items():
+            log = self._logs.get(key)
+            if log is None or cost <= 0:
+                continue
+            cost = min(cost, log.held)
+            log.held -= cost
+            log.total -= cost
+            log.stamp(now, cost)
 
     def peek(self, key: str, rate: float, cost: int, now: float) -> float:
         """Like ``reserve`` but takes nothing: 0.0 if it would fit now, else the wait."""
@@ -61,7 +85,7 @@ class RateLimiter:
         if log is None:
             log = self._logs[key] = _Log()
         log.prune(now, self._span)
-        if log.total + cost <= rate or not log.entries:
+        if log.total + cost <= rate or not (log.entries or log.held):
             return 0.0
         # Wait until enough of the oldest entries leave the window.
         excess = log.total + cost - rate
@@ -70,22 +94,10 @@ class RateLimiter:
             freed += spent
             if freed >= excess:
                 return max(stamp + self._span - now, EPSILON)
-        return max(log.entries[-1][0] + self._span - now, EPSILON)
-
-    def restamp(self, now: float, keys: Iterable[str] | None = None) -> None:
-        """Move reservations made since the last restamp (of ``keys``, default all) to ``now``,
-        the moment of hand-over."""
-        logs = (
-            self._logs.values()
-            if keys is None
-            else [self._logs[k] for k in keys if k in self._logs]
-        )
-        for log in logs:
-            if not log.fresh:
-                continue
-            kept = [log.entries.pop()[1] for _ in range(log.fresh)]
-            log.entries.extend((now, cost) for cost in reversed(kept))
-            log.fresh = 0
+        # Held costs fill the window: look again once what is stamped has left it (or a
+        # window from now), by when a hand-over in flight may have been released.
+        last = log.entries[-1][0] if log.entries else now
+        return max(last + self._span - now, EPSILON)
 
     def schedule(self, key: str, rate: float, costs: list[int], now: float) -> list[float]:
         """When each of these messages (in order) would fit, if nothing else is sent: the
@@ -94,7 +106,9 @@ class RateLimiter:
         trial = _Log()
         if log is not None:
             trial.entries = deque(log.entries)
-            trial.total = log.total
+            trial.total = log.total - log.held
+            if log.held:  # as if the hand-overs in flight ended now: an estimate to wake at
+                trial.stamp(now, log.held)
         sim = RateLimiter(guard=self._span - 1.0)
         sim._logs[key] = trial
         times: list[float] = []
@@ -104,7 +118,3 @@ class RateLimiter:
                 at += wait
             times.append(at)
         return times
-
-    def interval(self, rate: float, cost: int) -> float:
-        """The steady-state spacing of messages of ``cost`` at ``rate``."""
-        return cost / rate

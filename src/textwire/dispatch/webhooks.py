@@ -34,6 +34,7 @@ from textwire import tables as t
 from textwire.db import Database
 from textwire.dispatch.forms import form_encode
 from textwire.dispatch.signing import textwire_signature, twilio_signature
+from textwire.egress import outgoing_client
 from textwire.messages.serialize import API_VERSION
 from textwire.runtime import Runtime
 
@@ -65,17 +66,26 @@ LEASE_RENEWALS = 3
 def status_callback_params(
     row: Mapping[str, Any], status: str, error_code: int | None, now: datetime
 ) -> dict[str, str]:
-    """Twilio's status callback fields for ``row`` entering ``status``."""
+    """Twilio's status callback fields for ``row`` entering ``status``.
+
+    ``From`` is left out while no sender has been chosen (a message that failed in its
+    service's selection, e.g. 21704): Twilio leaves out what it does not know.
+    """
     params = {
         "MessageSid": row["sid"],
         "SmsSid": row["sid"],
         "AccountSid": row["account_sid"],
-        "From": row.get("from_addr") or "",
-        "To": row["to_addr"],
-        "MessageStatus": status,
-        "SmsStatus": status,
-        "ApiVersion": API_VERSION,
     }
+    if row.get("from_addr"):
+        params["From"] = row["from_addr"]
+    params.update(
+        {
+            "To": row["to_addr"],
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "ApiVersion": API_VERSION,
+        }
+    )
     if row.get("service_sid"):
         params["MessagingServiceSid"] = row["service_sid"]
     if status in ("failed", "undelivered") and error_code is not None:
@@ -95,7 +105,15 @@ def form_webhook_row(
     token: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """A signed, form-encoded webhook ready to insert."""
+    """A signed, form-encoded webhook ready to insert.
+
+    The signature is computed over exactly the parameters the body carries, and a parameter
+    with an empty value is carried by neither: form parsers disagree on blank values
+    (``parse_qsl`` drops them unless told otherwise; Flask and Django keep them), and a
+    receiver's ``RequestValidator`` signs what its parser gave it. Without blanks, every
+    parser sees the same parameters and every callback validates.
+    """
+    sent = {name: value for name, value in params.items() if value != ""}
     return {
         "account_sid": account_sid,
         "message_sid": message_sid,
@@ -103,8 +121,8 @@ def form_webhook_row(
         "url": url,
         "method": "POST",
         "content_type": FORM,
-        "body": form_encode(params),
-        "headers": {"X-Twilio-Signature": twilio_signature(token, url, params)},
+        "body": form_encode(sent),
+        "headers": {"X-Twilio-Signature": twilio_signature(token, url, sent)},
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": time.time(),
@@ -312,7 +330,7 @@ class WebhookDeliverer:
         # A run the supervisor starts again after a failure begins afresh.
         self._failure = None
         self._outcomes = _OutcomeWriter(self.rt.db)
-        self._client = httpx.AsyncClient(timeout=self.rt.settings.webhook_timeout)
+        self._client = outgoing_client(self.rt.settings, timeout=self.rt.settings.webhook_timeout)
         writer = asyncio.create_task(self._outcomes.run())
         helpers = [
             asyncio.create_task(self._renew_leases(stop)),

@@ -6,6 +6,14 @@ sender's rate wait; the rest are marked ``sending`` (committed *before* the hand
 and given to their provider. A row found in ``sending`` with an expired lease belonged
 to a worker that died mid hand-over: the provider is asked whether it already has it
 before anything is re-sent, so an accepted message is never sent twice.
+
+Sandbox rows are handed over inside the claiming transaction. Rows for a remote
+integration (a *destination*) leave it as one group per destination, handed over by a task
+of its own while the worker goes on claiming (issue 11 §2): a destination that hangs holds
+only its own messages. Each destination has at most ``handover_per_destination_concurrency``
+messages out (fewer if the integration allows fewer requests in flight); while it is full
+its rows are not claimed. A group keeps its rows' leases and its senders' leases renewed
+until its results are recorded, so no other claim takes a message still in flight.
 """
 
 from __future__ import annotations
@@ -34,18 +42,20 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
 from textwire import tables as t
-from textwire.dispatch.leases import TAKEOVER_GAP, SenderLeases
+from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
 from textwire.dispatch.ratelimit import RateLimiter
 from textwire.links.tables import links as link_rows
 from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
 from textwire.phone import InvalidPhoneNumber, parse_phone
 from textwire.providers.base import OutboundMessage, SendResult, handover_ref
+from textwire.providers.registry import Route
 from textwire.providers.sandbox import Receipt, SandboxProvider
 from textwire.runtime import Runtime
 from textwire.senders import sticky
@@ -89,19 +99,29 @@ def _json(value: str | None) -> Any:
     return None if value is None or value == "null" else json.loads(value)
 
 
-def _due_condition() -> Any:
+def _due_condition(*, skip_busy: bool) -> Any:
+    """Rows due now; with ``skip_busy``, not those bound for a destination that is full
+    (bind parameter ``busy``: integration SIDs)."""
     m = t.messages
     now = bindparam("now", type_=Float)
-    return and_(
+    due = and_(
         m.c.next_attempt_at.is_not(None),
         m.c.next_attempt_at <= now,
         or_(m.c.lease_until.is_(None), m.c.lease_until < now),
     )
+    if not skip_busy:
+        return due
+    busy = bindparam("busy", expanding=True, type_=String)
+    return and_(due, or_(m.c.integration_sid.is_(None), m.c.integration_sid.not_in(busy)))
 
 
 # Built once: the expression objects cost more to make each tick than to run (SQLAlchemy
-# caches the compiled SQL, not the statement objects).
-_DUE = select(literal(1)).select_from(t.messages).where(_due_condition()).limit(1)
+# caches the compiled SQL, not the statement objects). The variants without the busy
+# filter serve the common case, no destination full.
+_DUE = {
+    skip: select(literal(1)).select_from(t.messages).where(_due_condition(skip_busy=skip)).limit(1)
+    for skip in (False, True)
+}
 _RECEIPTS_DUE = (
     select(literal(1))
     .select_from(t.sandbox_messages)
@@ -113,7 +133,9 @@ _RECEIPTS_DUE = (
 )
 
 
-def _claim_statement(batch: int, *, skip_locked: bool, json_as_text: bool) -> Select[Any]:
+def _claim_statement(
+    batch: int, *, skip_locked: bool, json_as_text: bool, skip_busy: bool
+) -> Select[Any]:
     m = t.messages
     held_elsewhere = select(sender_leases.c.sender_sid).where(
         sender_leases.c.owner != bindparam("owner", type_=String),
@@ -126,7 +148,7 @@ def _claim_statement(batch: int, *, skip_locked: bool, json_as_text: bool) -> Se
     stmt = (
         select(*columns)
         .where(
-            _due_condition(),
+            _due_condition(skip_busy=skip_busy),
             or_(m.c.sender_sid.is_(None), m.c.sender_sid.not_in(held_elsewhere)),
         )
         .order_by(m.c.next_attempt_at)
@@ -136,6 +158,28 @@ def _claim_statement(batch: int, *, skip_locked: bool, json_as_text: bool) -> Se
 
 
 MAX_BACKOFF = 300.0
+
+
+Item = tuple[dict[str, Any], SenderInfo]
+
+
+@dataclass
+class _Group:
+    """One tick's rows for one remote destination, handed over by a task of its own."""
+
+    destination: str | None
+    handover: list[Item] = field(default_factory=list)
+    orphans: list[Item] = field(default_factory=list)
+    # Rate reservations held for these rows (segments per sender) until their hand-over.
+    held: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lease_until: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return len(self.handover) + len(self.orphans)
+
+    def sids(self) -> list[str]:
+        return [row["sid"] for row, _ in (*self.handover, *self.orphans)]
 
 
 @dataclass
@@ -161,45 +205,94 @@ class Worker:
         # rather than a poll later, so a busy sender loses no time between its windows.
         self._next_due: float | None = None
         self.loops = 0  # turns of ``run``'s loop, for benchmarks and debugging
-        self._claim_stmt: Select[Any] | None = None
+        self._claim_stmts: dict[bool, Select[Any]] = {}
+        # Hand-overs in flight to remote destinations: messages out per destination, the
+        # most each may have out, their SIDs, and the tasks carrying them.
+        self._out: dict[str | None, int] = defaultdict(int)
+        self._limits: dict[str | None, int] = {}
+        self._out_sids: set[str] = set()
+        self._groups: set[asyncio.Task[None]] = set()
+        # Set when a group ends (its destination has room again) or the worker should stop.
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         self.rt.providers.start()  # SMPP binds stay up for receipts and inbound messages
-        while not stop.is_set():
-            self.loops += 1
-            try:
-                done = await self.tick()
-                done += await self.pump_receipts()
-            except Exception:
-                log.exception("dispatch tick failed; retrying")
-                done = 0
-            if done == 0:
-                pause = self.rt.settings.worker_poll_interval
-                if self._next_due is not None:
-                    pause = min(pause, max(0.0, self._next_due - time.time()))
-                    self._next_due = None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: self._wake.set())
+        try:
+            while not stop.is_set():
+                self.loops += 1
+                self._wake.clear()
+                try:
+                    done = await self.tick()
+                    done += await self.pump_receipts()
+                except Exception:
+                    log.exception("dispatch tick failed; retrying")
+                    done = 0
+                if done == 0:
+                    pause = self.rt.settings.worker_poll_interval
+                    if self._next_due is not None:
+                        pause = min(pause, max(0.0, self._next_due - time.time()))
+                        self._next_due = None
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), pause)
+        except asyncio.CancelledError:
+            for task in list(self._groups):
+                task.cancel()  # their rows keep 'sending' and a lease: reconciled later
+            raise
+        finally:
+            stopping.cancel()
+        # A graceful stop lets the hand-overs in flight end (each within its provider's
+        # timeout) and records them, so nothing is left in 'sending'.
+        await self.drain()
 
-    async def _due(self, now: float) -> bool:
+    async def drain(self) -> None:
+        """Wait for every hand-over in flight to end and be recorded."""
+        while self._groups:
+            await asyncio.gather(*list(self._groups), return_exceptions=True)
+
+    def _busy(self) -> list[str]:
+        """Destinations with no room for another message now."""
+        return [
+            d for d, n in self._out.items() if d is not None and n >= self._limits.get(d, n + 1)
+        ]
+
+    def _limit(self, route: Route) -> int:
+        limit = self.rt.settings.handover_per_destination_concurrency
+        return min(limit, route.concurrency) if route.concurrency else limit
+
+    async def _due(self, now: float, busy: list[str]) -> bool:
         """Whether any row is due: a cheap indexed read, so an idle worker takes no write
         lock (on SQLite the API's writes would otherwise queue behind every poll)."""
+        params: dict[str, Any] = {"now": now}
+        if busy:
+            params["busy"] = busy
         async with self.rt.db.read() as conn:
-            found = await conn.scalar(_DUE, {"now": now})
+            found = await conn.scalar(_DUE[bool(busy)], params)
         return found is not None
 
-    async def _claim(self, conn: AsyncConnection, now: float) -> list[dict[str, Any]]:
+    async def _claim(
+        self, conn: AsyncConnection, now: float, busy: list[str]
+    ) -> list[dict[str, Any]]:
         """Due rows, held for the caller's transaction: by SQLite's write lock, or by row
         locks that other workers skip on PostgreSQL. Nothing is written here; a row that
         leaves the transaction for a remote provider gets a lease (``tick``)."""
-        if self._claim_stmt is None:
-            self._claim_stmt = _claim_statement(
+        stmt = self._claim_stmts.get(bool(busy))
+        if stmt is None:
+            stmt = self._claim_stmts[bool(busy)] = _claim_statement(
                 self.rt.settings.worker_batch_size,
                 skip_locked=self.rt.db.skip_locked,
                 json_as_text=self.rt.db.is_sqlite,
+                skip_busy=bool(busy),
             )
-        params = {"now": now, "owner": self.owner, "held_after": now - TAKEOVER_GAP}
-        claimed = (await conn.execute(self._claim_stmt, params)).all()
+        params: dict[str, Any] = {
+            "now": now,
+            "owner": self.owner,
+            "held_after": now - TAKEOVER_GAP,
+        }
+        if busy:
+            params["busy"] = busy
+        claimed = (await conn.execute(stmt, params)).all()
         rows = []
         as_text = self.rt.db.is_sqlite
         for found in claimed:
@@ -211,86 +304,175 @@ class Worker:
         return rows
 
     async def tick(self) -> int:
-        """Claim one batch and take every row in it one step forward; returns rows claimed.
+        """Claim one batch and take every row in it one step forward; returns rows taken.
 
         One write transaction claims the rows, chooses senders, applies rate limits, marks
-        them sending and hands sandbox rows over (recording their outcome); rows for remote
-        providers leave it with a lease, are handed over after it commits, and their
-        answers are recorded in a second transaction.
+        them sending and hands sandbox rows over (recording their outcome). Rows for remote
+        destinations leave it with a lease, one group per destination, each handed over and
+        recorded by its own task (``_deliver``) while later ticks go on. Rows bound for a
+        destination without room stay as they are, for a tick after one of its groups ends.
         """
         now = time.time()
-        if not await self._due(now):
+        busy = self._busy()
+        if not await self._due(now, busy):
             return 0
-        handover: list[tuple[dict[str, Any], SenderInfo]] = []
-        orphans: list[tuple[dict[str, Any], SenderInfo]] = []
-        waiting: list[tuple[dict[str, Any], SenderInfo]] = []
-        async with self.rt.db.write() as conn:
-            rows = await self._claim(conn, now)
-            if not rows:
-                return 0
-            side = _SideRows(mappings=await self._sticky_for(rows))
-            pre: list[Change] = []
-            planned: list[tuple[dict[str, Any], SenderInfo]] = []
-            for row in rows:
-                if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
-                    pre.append(Change(row, values=_idle()))
-                    continue
-                if self._expired(row, now):
-                    pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
-                    continue
-                sender = await self._sender_for(row, pre, side, now)
-                if sender is not None:
-                    planned.append((row, sender))
-            held = await self.leases.acquire(conn, {s.sid for _, s in planned}, now)
-            waits: dict[str, int] = defaultdict(int)
-            for row, sender in planned:
-                if sender.sid not in held:  # another worker dispatches this sender now
-                    pre.append(
-                        Change(row, values={"next_attempt_at": now + 0.2, "lease_until": None})
-                    )
-                    continue
-                wait = self.limiter.reserve(sender.sid, sender.mps, row["num_segments"], now)
-                if wait > 0:
-                    # Stagger the waiting rows so they do not all come due at the same instant.
-                    k = waits[sender.sid]
-                    waits[sender.sid] += 1
-                    slot = wait + k * self.limiter.interval(sender.mps, row["num_segments"])
-                    pre.append(
-                        Change(row, values={"next_attempt_at": now + slot, "lease_until": None})
-                    )
-                    waiting.append((row, sender))
-                    continue
-                if row["status"] == "sending":
-                    orphans.append((row, sender))
-                    continue
-                pre.append(Change(row, "sending", values={"attempts": row["attempts"] + 1}))
-                row["attempts"] += 1
-                handover.append((row, sender))
-            await sticky.save(conn, self.rt.db.is_sqlite, side.new_mappings, self.rt.clock.now())
-            if side.links:
-                await conn.execute(insert(link_rows), side.links)
-            # Sandbox hand-overs are rows in this same database: made in this transaction,
-            # 'sending', the hand-over and its outcome commit together (one write per
-            # message for all three, and no crash window between them).
-            local, handover = await self._split_local(handover)
-            pre += await self._hand_over(local, conn)
-            # The rest leave this transaction: a lease keeps other claims off them while
-            # they are out, and tells the next worker to reconcile them if this one dies.
-            lease = {"lease_until": now + self.rt.settings.lease_seconds, "lease_owner": self.owner}
-            pre += [Change(row, values=lease) for row, _ in (*handover, *orphans)]
-            await record(conn, self.rt, pre)
-        if not (handover or orphans or waiting):
-            return len(rows)
-        post = await self._reconcile(orphans, handover)
-        post += await self._hand_over(handover)
-        post += self._reschedule(waiting)
-        async with self.rt.db.write() as conn:
-            await record(conn, self.rt, await _unless_overtaken(conn, self.rt, post))
-        return len(rows)
+        groups: dict[str | None, _Group] = {}
+        local: list[Item] = []
+        local_held: dict[str, int] = defaultdict(int)
+        left = 0
+        try:
+            async with self.rt.db.write() as conn:
+                rows = await self._claim(conn, now, busy)
+                if not rows:
+                    return 0
+                side = _SideRows(mappings=await self._sticky_for(rows))
+                pre: list[Change] = []
+                planned: list[Item] = []
+                for row in rows:
+                    if row["sid"] in self._out_sids:  # out with one of this worker's groups
+                        left += 1
+                        continue
+                    if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
+                        pre.append(Change(row, values=_idle()))
+                        continue
+                    if self._expired(row, now):
+                        pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
+                        continue
+                    sender = await self._sender_for(row, pre, side, now)
+                    if sender is not None:
+                        planned.append((row, sender))
+                held = await self.leases.acquire(conn, {s.sid for _, s in planned}, now)
+                routes: dict[str | None, Route] = {}
+                waiting: list[Item] = []
+                for row, sender in planned:
+                    if sender.sid not in held:  # another worker dispatches this sender now
+                        pre.append(
+                            Change(row, values={"next_attempt_at": now + 0.2, "lease_until": None})
+                        )
+                        continue
+                    dest = sender.integration_sid
+                    route = routes.get(dest)
+                    if route is None:
+                        route = routes[dest] = await self.rt.providers.route(dest)
+                        if not route.local:
+                            self._limits[dest] = self._limit(route)
+                    group = groups.get(dest)
+                    if not route.local and (
+                        self._out[dest] + (group.size if group else 0) >= self._limits[dest]
+                    ):
+                        # No room: left due, and left out of claims until a group of this
+                        # destination ends (the claim filters on the row's integration).
+                        left += 1
+                        if row["integration_sid"] != dest:
+                            pre.append(Change(row, values={"integration_sid": dest}))
+                        continue
+                    cost = row["num_segments"]
+                    if self.limiter.reserve(sender.sid, sender.mps, cost, now, hold=True) > 0:
+                        waiting.append((row, sender))
+                        continue
+                    sending = row["status"] == "sending"
+                    if not sending:
+                        pre.append(Change(row, "sending", values={"attempts": row["attempts"] + 1}))
+                        row["attempts"] += 1
+                    if route.local and not sending:
+                        local.append((row, sender))
+                        local_held[sender.sid] += cost
+                        continue
+                    if group is None:
+                        group = groups[dest] = _Group(dest)
+                    (group.orphans if sending else group.handover).append((row, sender))
+                    group.held[sender.sid] += cost
+                await sticky.save(
+                    conn, self.rt.db.is_sqlite, side.new_mappings, self.rt.clock.now()
+                )
+                if side.links:
+                    await conn.execute(insert(link_rows), side.links)
+                # Sandbox hand-overs are rows in this same database: made in this transaction,
+                # 'sending', the hand-over and its outcome commit together (one write per
+                # message for all three, and no crash window between them).
+                pre += await self._hand_over(local, local_held, conn)
+                pre += self._reschedule(waiting)
+                # The rest leave this transaction: a lease keeps other claims off them while
+                # they are out, and tells the next worker to reconcile them if this one dies.
+                lease_until = now + self.rt.settings.lease_seconds
+                lease = {"lease_until": lease_until, "lease_owner": self.owner}
+                for group in groups.values():
+                    group.lease_until = lease_until
+                    pre += [
+                        Change(row, values=lease) for row, _ in (*group.handover, *group.orphans)
+                    ]
+                await record(conn, self.rt, pre)
+        except BaseException:
+            # Nothing of this tick happened: what it held of the rate windows is free again.
+            self.limiter.release(time.time(), local_held)
+            for group in groups.values():
+                self.limiter.release(time.time(), group.held)
+            raise
+        for group in groups.values():
+            self._launch(group)
+        return len(rows) - left
 
-    def _reschedule(self, waiting: list[tuple[dict[str, Any], SenderInfo]]) -> list[Change]:
-        """Due times for rows held back by a rate limit, from the window as the hand-over
-        left it (the times set at claim predate the final stamps and would wake too early)."""
+    def _launch(self, group: _Group) -> None:
+        self._out[group.destination] += group.size
+        self._out_sids.update(group.sids())
+        task = asyncio.get_running_loop().create_task(self._deliver(group))
+        self._groups.add(task)
+        task.add_done_callback(self._groups.discard)
+
+    async def _deliver(self, group: _Group) -> None:
+        """Hand one group over and record its results, keeping its leases meanwhile."""
+        settings = self.rt.settings
+        # Often enough that neither a message lease nor a sender lease (renewed when less
+        # than RENEW_WHEN_LEFT is left) runs out while the hand-over is in flight.
+        every = min(settings.lease_seconds / 3, RENEW_WHEN_LEFT / 2)
+        work = asyncio.ensure_future(self._send_group(group))
+        try:
+            while True:
+                done, _ = await asyncio.wait({work}, timeout=every)
+                if done:
+                    break
+                try:
+                    await self._renew(group)
+                except Exception:
+                    log.exception("could not renew the leases of a hand-over in flight")
+            post = work.result()
+            async with self.rt.db.write() as conn:
+                await record(conn, self.rt, await _unless_overtaken(conn, self.rt, post))
+        except Exception:
+            # Its rows keep 'sending' and their lease; when it ends they are reconciled.
+            log.exception(
+                "hand-over failed; its messages are reconciled when their lease ends",
+                extra={"integration": group.destination},
+            )
+        finally:
+            work.cancel()
+            self.limiter.release(time.time(), group.held)  # what is left: all, on a failure
+            self._out[group.destination] -= group.size
+            self._out_sids.difference_update(group.sids())
+            self._wake.set()
+
+    async def _send_group(self, group: _Group) -> list[Change]:
+        post = await self._reconcile(group.orphans, group.handover)
+        return post + await self._hand_over(group.handover, group.held)
+
+    async def _renew(self, group: _Group) -> None:
+        now = time.time()
+        lease = self.rt.settings.lease_seconds
+        async with self.rt.db.write() as conn:
+            if group.lease_until - now < lease / 2:
+                m = t.messages
+                group.lease_until = now + lease
+                await conn.execute(
+                    update(m)
+                    .where(m.c.sid.in_(group.sids()), m.c.lease_owner == self.owner)
+                    .values(lease_until=group.lease_until)
+                )
+            senders = {s.sid for _, s in (*group.handover, *group.orphans)}
+            await self.leases.acquire(conn, senders, now)
+
+    def _reschedule(self, waiting: list[Item]) -> list[Change]:
+        """Due times for rows held back by a rate limit, from the window as this tick's
+        hand-overs left it, so a window's worth comes due together."""
         now = time.time()
         by_sender: dict[str, list[dict[str, Any]]] = defaultdict(list)
         senders: dict[str, SenderInfo] = {}
@@ -302,7 +484,7 @@ class Worker:
             costs = [row["num_segments"] for row in rows]
             dues = self.limiter.schedule(sid, senders[sid].mps, costs, now)
             for row, due in zip(rows, dues, strict=True):
-                changes.append(Change(row, values={"next_attempt_at": due}))
+                changes.append(Change(row, values={"next_attempt_at": due, "lease_until": None}))
             first = min(dues)
             self._next_due = first if self._next_due is None else min(self._next_due, first)
         return changes
@@ -415,16 +597,10 @@ class Worker:
             "encoding": info.encoding,
         }
 
-    async def _reconcile(
-        self,
-        orphans: list[tuple[dict[str, Any], SenderInfo]],
-        handover: list[tuple[dict[str, Any], SenderInfo]],
-    ) -> list[Change]:
+    async def _reconcile(self, orphans: list[Item], handover: list[Item]) -> list[Change]:
         """Rows a dead worker left in ``sending``: record what the provider has, resend the rest."""
         post: list[Change] = []
-        by_integration: dict[str | None, list[tuple[dict[str, Any], SenderInfo]]] = defaultdict(
-            list
-        )
+        by_integration: dict[str | None, list[Item]] = defaultdict(list)
         for row, sender in orphans:
             by_integration[sender.integration_sid].append((row, sender))
         for integration, items in by_integration.items():
@@ -437,30 +613,16 @@ class Worker:
                     handover.append((row, sender))
         return post
 
-    async def _split_local(
-        self, handover: list[tuple[dict[str, Any], SenderInfo]]
-    ) -> tuple[list[tuple[dict[str, Any], SenderInfo]], list[tuple[dict[str, Any], SenderInfo]]]:
-        """(to the sandbox, to a remote provider)."""
-        local: list[tuple[dict[str, Any], SenderInfo]] = []
-        remote: list[tuple[dict[str, Any], SenderInfo]] = []
-        verdict: dict[str | None, bool] = {}
-        for item in handover:
-            integration = item[1].integration_sid
-            if integration not in verdict:
-                verdict[integration] = await self.rt.providers.in_database(integration)
-            (local if verdict[integration] else remote).append(item)
-        return local, remote
-
     async def _hand_over(
         self,
-        handover: list[tuple[dict[str, Any], SenderInfo]],
+        handover: list[Item],
+        held: dict[str, int],
         conn: AsyncConnection | None = None,
     ) -> list[Change]:
-        """Give each row to its integration's provider; with ``conn``, rows for the sandbox
-        (``_split_local``), handed over inside that transaction."""
-        by_integration: dict[str | None, list[tuple[dict[str, Any], SenderInfo]]] = defaultdict(
-            list
-        )
+        """Give each row to its integration's provider, then release the rate reservations
+        ``held`` for them; with ``conn``, rows for the sandbox, handed over inside that
+        transaction."""
+        by_integration: dict[str | None, list[Item]] = defaultdict(list)
         for row, sender in handover:
             by_integration[sender.integration_sid].append((row, sender))
         post: list[Change] = []
@@ -468,7 +630,7 @@ class Worker:
             batch = [_outbound(row, sender) for row, sender in items]
             if conn is not None:
                 # No catching here: a failure rolls the whole transaction back, and the rows
-                # come round again when their lease ends, neither sending nor handed over.
+                # come round again, neither sending nor handed over.
                 results = await self.rt.providers.sandbox.accept(conn, batch, route=integration)
             else:
                 try:
@@ -482,7 +644,13 @@ class Worker:
             stamps = [r.handed_over_at for r in results if r.outcome == "accepted"]
             known = [s for s in stamps if s is not None]
             stamp = max(known) if known and len(known) == len(stamps) else time.time()
-            self.limiter.restamp(stamp, {sender.sid for _, sender in items})
+            spent: dict[str, int] = defaultdict(int)
+            for row, sender in items:
+                spent[sender.sid] += row["num_segments"]
+            for sid, cost in spent.items():
+                spent[sid] = min(cost, held.get(sid, 0))
+                held[sid] -= spent[sid]
+            self.limiter.release(stamp, spent)
             sent_at = self.rt.clock.now()
             for (row, _), result in zip(items, results, strict=True):
                 if result.outcome == "accepted":

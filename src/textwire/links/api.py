@@ -36,6 +36,7 @@ from textwire.links.certs import (
 )
 from textwire.links.rewrite import LINK_MODES
 from textwire.runtime import Runtime
+from textwire.urls import check_url
 
 router = APIRouter()
 log = logging.getLogger("textwire.links.api")
@@ -53,9 +54,7 @@ def _url_param(params: Params, key: str) -> str | None:
     value = params.get(key)
     if value is None or value == "":
         return None
-    if not value.startswith(("http://", "https://")) or len(value) > 2048 or " " in value:
-        raise invalid(key, "must be an http(s) URL")
-    return value
+    return check_url(key, value)
 
 
 async def _domain(conn: AsyncConnection, account_sid: str, sid: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from textwire.links.shortener import Shortened, resolve_mode
 from textwire.phone import InvalidPhoneNumber, PhoneNumber, parse_phone
 from textwire.runtime import Runtime
 from textwire.senders.directory import AccountSnapshot, SenderInfo, ServiceInfo
+from textwire.urls import STATUS_CALLBACK_CODE, check_url
 
 MAX_BODY_CHARS = 1600
 MAX_MEDIA = 10
@@ -55,8 +56,9 @@ class SendRequest:
     link_mode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # Consent (F-CONSENT-6): transactional skips the unknown-contact rule, never a STOP;
-    # keyword replies (the STOP confirmation itself) are always allowed.
-    transactional: bool = False
+    # keyword replies (the STOP confirmation itself) are always allowed. None: the default
+    # of the send's service (its own, or its From's), else false.
+    transactional: bool | None = None
     keyword_reply: bool = False
 
 
@@ -86,17 +88,14 @@ def _check_body(body: str | None, media: tuple[str, ...]) -> str:
     if len(media) > MAX_MEDIA:
         raise TextwireError(21623, f"'MediaUrl' has {len(media)} entries; at most {MAX_MEDIA}")
     for url in media:
-        if not url.startswith(("http://", "https://")) or len(url) > 2048:
-            raise TextwireError(21620, f"Invalid 'MediaUrl' {url[:80]!r}: must be an http(s) URL")
+        check_url("MediaUrl", url, code=21620)
     return text
 
 
 def _check_callback(url: str | None) -> str | None:
     if url is None or url == "":
         return None
-    if not url.startswith(("http://", "https://")) or len(url) > 2048:
-        raise TextwireError(20001, "Invalid parameter 'StatusCallback': must be an http(s) URL")
-    return url
+    return check_url("StatusCallback", url, code=STATUS_CALLBACK_CODE)
 
 
 def _resolve_origin(
@@ -126,6 +125,30 @@ def _resolve_origin(
     return sender, service
 
 
+async def _check_route(
+    rt: Runtime,
+    snap: AccountSnapshot,
+    sender: SenderInfo | None,
+    service: ServiceInfo | None,
+    to: str,
+) -> None:
+    """Refuse what the message's route refuses at create (the sandbox's answer to Twilio's
+    magic test numbers, issue 11 §5). With a ``From`` the route is its sender's integration;
+    with a service's pool, whichever sender is picked later: refused only when every
+    sender's route refuses (an empty pool fails later, 21704, like any other)."""
+    if sender is not None:
+        routes = {sender.integration_sid}
+        from_addr: str | None = sender.value
+    elif service is not None:
+        routes = {s.integration_sid for s in snap.pools.get(service.sid, ())}
+        from_addr = None
+    else:
+        return
+    found = [await rt.providers.refusal(route, from_addr, to) for route in sorted(routes)]
+    if found and all(found) and found[0] is not None:
+        raise TextwireError(found[0].code, found[0].message)
+
+
 def _schedule(req: SendRequest, service: ServiceInfo | None, now: datetime) -> datetime | None:
     if req.schedule_type is None and req.send_at is None:
         return None
@@ -146,15 +169,23 @@ def sender_service(sender: SenderInfo | None) -> str | None:
     return sender.service_sid if sender is not None else None
 
 
-async def _check_consent(rt: Runtime, req: SendRequest, to: str, service_sid: str | None) -> None:
-    """Refuse (21610) and record a send the recipient's consent does not allow."""
-    reason = await rt.consent.refusal(
-        req.account_sid, to, service_sid, transactional=req.transactional
+async def _check_consent(
+    rt: Runtime, req: SendRequest, to: str, service_sid: str | None, snap: AccountSnapshot
+) -> None:
+    """Refuse (21610) and record a send the recipient's consent does not allow.
+
+    ``service_sid`` is the consent scope: the message's service, or its From's. A message
+    that does not say ``Transactional`` takes that service's default (issue 11 §5: Twilio's
+    client cannot pass the parameter to ``messages.create()``)."""
+    scope = snap.services.get(service_sid) if service_sid else None
+    transactional = (
+        req.transactional if req.transactional is not None else bool(scope and scope.transactional)
     )
+    reason = await rt.consent.refusal(req.account_sid, to, service_sid, transactional=transactional)
     if reason is None:
         return
     await rt.consent.record_refusal(
-        req.account_sid, service_sid, to, reason, req.transactional, rt.clock.now()
+        req.account_sid, service_sid, to, reason, transactional, rt.clock.now()
     )
     detail = (
         f"Attempt to send to unsubscribed recipient {to}: the number opted out"
@@ -176,10 +207,12 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
         )
     snap = await rt.directory.account(req.account_sid)
     sender, service = _resolve_origin(req, snap)
+    await _check_route(rt, snap, sender, service, recipient)
     now = rt.clock.now()
     send_at = _schedule(req, service, now)
     if not req.keyword_reply:
-        await _check_consent(rt, req, recipient, service.sid if service else sender_service(sender))
+        scope = service.sid if service else sender_service(sender)
+        await _check_consent(rt, req, recipient, scope, snap)
 
     smart = (
         req.smart_encoded

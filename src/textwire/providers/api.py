@@ -8,15 +8,15 @@ import hmac
 import json
 import secrets
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, insert, select, update
 
+from textwire import egress
 from textwire import tables as t
 from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
-from textwire.api.params import Params, read_body, read_params
+from textwire.api.params import form_dict, query_params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
@@ -33,6 +33,7 @@ from textwire.providers.common import (
 )
 from textwire.providers.registry import build_connector, callback_base
 from textwire.runtime import Runtime
+from textwire.urls import check_url
 
 router = APIRouter()
 
@@ -40,19 +41,6 @@ VALIDATORS = {"twilio": twilio.validate, "http": http_json.validate, "smpp": smp
 # Settings every type has; the type's own validator never sees them.
 COMMON = ("backup_integration_sid", "failover_after", "callback_token")
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-def _object(params: Params, key: str) -> dict[str, Any] | None:
-    raw = params.get(key)
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
-        raise invalid(key, "must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise invalid(key, "must be a JSON object")
-    return value
 
 
 def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -> dict[str, Any]:
@@ -92,10 +80,10 @@ async def _validated(
     """Settings and secrets as stored, once every rule (and the OAuth2 token URL) agreed."""
     common = {k: settings.pop(k) for k in COMMON if k in settings}
     if kind == "sandbox":
-        if settings or secret_values:
-            name = next(iter(settings), None) or next(iter(secret_values))
-            where = "Settings" if settings else "Secrets"
-            raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
+        for where, given in (("Settings", settings), ("Secrets", secret_values)):
+            if given:
+                name = next(iter(given))
+                raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
         clean: dict[str, Any] = {}
         clean_secrets: dict[str, Any] = {}
     else:
@@ -129,15 +117,27 @@ async def _check_oauth(
     rt: Runtime, sid: str, account_sid: str, settings: dict[str, Any], secret_values: dict[str, Any]
 ) -> None:
     cfg = IntegrationConfig(sid, account_sid, "", "http", settings, secret_values, rt.clock.now())
-    probe = http_json.HttpJsonProvider(cfg, ProviderEnv(callback_base(rt.settings), None))
+    probe = http_json.HttpJsonProvider(cfg, _env(rt))
     try:
         await probe.fetch_token()
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.token_url", str(exc)) from None
     except http_json.TokenError as exc:
-        raise invalid(
-            "Secrets.client_secret", f"the token URL did not accept the client credentials: {exc}"
-        ) from None
+        # Only the status: the token URL's answer is not ours to repeat (issue 11 §4e).
+        if exc.status is not None:
+            why = f"the token URL did not accept the client credentials (HTTP {exc.status})"
+        elif exc.retryable:
+            why = "the token URL could not be reached"
+        else:
+            why = "the token URL's answer has no access token"
+        raise invalid("Secrets.client_secret", why) from None
     finally:
         await probe.close()
+
+
+def _env(rt: Runtime) -> ProviderEnv:
+    """A connector's environment for the API's own calls (Test, the OAuth2 check)."""
+    return ProviderEnv(callback_base(rt.settings), None, http=egress.client_factory(rt.settings))
 
 
 def _encrypt(rt: Runtime, secret_values: dict[str, Any]) -> str | None:
@@ -182,8 +182,8 @@ async def create_integration(request: Request) -> JSONResponse:
         account_sid,
         sid,
         kind,
-        _object(params, "Settings") or {},
-        _object(params, "Secrets") or {},
+        params.object("Settings") or {},
+        params.object("Secrets") or {},
     )
     now = rt.clock.now()
     row = {
@@ -237,13 +237,13 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
     if name is not None and not 1 <= len(name.strip()) <= 64:
         raise invalid("FriendlyName", "must be 1 to 64 characters")
     settings = dict(row["settings"] or {})
-    for key, value in (_object(params, "Settings") or {}).items():
+    for key, value in (params.object("Settings") or {}).items():
         if value is None:
             settings.pop(key, None)
         else:
             settings[key] = value
     secret_values = _decrypt(rt, row["secrets_enc"])
-    for key, value in (_object(params, "Secrets") or {}).items():
+    for key, value in (params.object("Secrets") or {}).items():
         if isinstance(value, str) and value.startswith("••••"):
             continue  # the masked value read back: keep the stored secret
         if value is None:
@@ -303,7 +303,9 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     if row["type"] == "sandbox":
         return JSONResponse({"ok": True, "type": "sandbox"})
     cfg = rt.providers.decode(_Row(row))
-    connector = build_connector(cfg, ProviderEnv(callback_base(rt.settings), None))
+    if cfg.type == "smpp":
+        await _check_smpp_host(rt, cfg)
+    connector = build_connector(cfg, _env(rt))
     try:
         if isinstance(connector, http_json.HttpJsonProvider):
             message = OutboundMessage(
@@ -328,6 +330,15 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     return JSONResponse({"type": row["type"], **result})
 
 
+async def _check_smpp_host(rt: Runtime, cfg: IntegrationConfig) -> None:
+    """SMPP is not HTTP: its host is checked here, by the rules an HTTP client obeys."""
+    host, port = str(cfg.settings["host"]), int(cfg.settings["port"])
+    try:
+        await egress.check_destination(rt.settings, host, port)
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.host", str(exc)) from None
+
+
 class _Row:
     """A mapping row seen as the attribute row ``ProviderRegistry.decode`` takes."""
 
@@ -343,6 +354,9 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
     """A number's own inbound URL (``InboundRequestUrl``; empty removes it)."""
     rt, account_sid = await account_of(request)
     params = await read_params(request)
+    url = params.get("InboundRequestUrl") or ""
+    if url:
+        check_url("InboundRequestUrl", url)
     async with rt.db.write() as conn:
         known = await conn.scalar(
             select(func.count())
@@ -351,11 +365,8 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
         )
         if not known:
             raise not_found("Sender", sid)
-        url = params.get("InboundRequestUrl") or ""
         await conn.execute(delete(pt.number_webhooks).where(pt.number_webhooks.c.sender_sid == sid))
         if url:
-            if not url.startswith(("http://", "https://")) or len(url) > 2048:
-                raise invalid("InboundRequestUrl", "must be an http(s) URL")
             await conn.execute(
                 insert(pt.number_webhooks).values(
                     sender_sid=sid,
@@ -387,11 +398,7 @@ def _twilio_form(
     rt: Runtime, request: Request, cfg: IntegrationConfig, raw: bytes
 ) -> dict[str, str]:
     """The form Twilio posted, once its X-Twilio-Signature checks out (403 otherwise)."""
-    try:
-        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        raise TextwireError(20001, "Invalid request body: not a form") from None
-    params = dict(pairs)
+    params = form_dict(raw)
     signature = request.headers.get("x-twilio-signature")
     if not twilio.signature_valid(
         cfg.secrets["auth_token"], _public_url(rt, request), params, signature
@@ -402,7 +409,7 @@ def _twilio_form(
 
 def _check_token(cfg: IntegrationConfig, request: Request) -> None:
     expected = str(cfg.settings.get("callback_token") or "")
-    given = request.query_params.get("Token") or request.headers.get("x-textwire-token") or ""
+    given = query_params(request).get("Token") or request.headers.get("x-textwire-token") or ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise TextwireError(20003, "Missing or invalid Token for this integration", status=403)
 
@@ -434,7 +441,7 @@ async def inbound(sid: str, request: Request) -> Response:
         _rt, account_sid = await account_of(request)
         if account_sid != cfg.account_sid:
             raise not_found("Integration", sid)
-        params = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        params = form_dict(raw)
         if not params.get("From") or not params.get("To"):
             raise invalid("From" if not params.get("From") else "To", "is required")
         message_sid = await sink.inbound(sid, twilio.inbound_from_webhook(params, []))
@@ -454,7 +461,7 @@ async def receipts(sid: str, request: Request) -> Response:
     elif cfg.type == "http":
         _check_token(cfg, request)
         receipt = http_json.receipt_from_body(
-            cfg.settings, parse_json_body(raw), request.query_params.get("MessageSid")
+            cfg.settings, parse_json_body(raw), query_params(request).get("MessageSid")
         )
     else:
         raise TextwireError(20001, f"{cfg.type} integrations do not post receipts here")

@@ -3,18 +3,21 @@ messages, its health (for failover), settings validation and a small JSON-path r
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
+import httpx
+
+from textwire import jsonsafe
 from textwire.crypto import mask
+from textwire.egress import ClientFactory
 from textwire.errors import TextwireError, invalid
 from textwire.providers.base import OutboundMessage, SendResult
+from textwire.urls import check_url
 
 IntegrationType = Literal["sandbox", "twilio", "http", "smpp"]
 TYPES: tuple[IntegrationType, ...] = ("sandbox", "twilio", "http", "smpp")
@@ -88,10 +91,12 @@ class Sink(Protocol):
 
 @dataclass
 class ProviderEnv:
-    """What the registry gives each connector it builds."""
+    """What the registry gives each connector it builds; ``http`` makes its HTTP client
+    (``egress.client_factory``, so an integration's URLs obey ``allow_private_urls``)."""
 
     callback_base: str
     sink: Sink | None
+    http: ClientFactory = httpx.AsyncClient
 
 
 class Health:
@@ -211,10 +216,7 @@ def setting_url(
     url = setting_str(values, key, required=required, default=default)
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise invalid(f"Settings.{key}", "must be an http(s) URL")
-    return url
+    return check_url(f"Settings.{key}", url)
 
 
 def setting_map(values: Mapping[str, Any], key: str, *, where: str = "Settings") -> dict[str, str]:
@@ -283,11 +285,13 @@ def json_path(document: Any, path: str) -> Any:
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """A JSON document, or TextwireError 20001 saying it is not one."""
+    """A provider's JSON document (an inbound message, a receipt), read by the one
+    untrusted-JSON reader; TextwireError 20001 naming the rule when refused."""
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TextwireError(20001, f"Invalid request body: not valid JSON ({exc})") from None
+        return jsonsafe.loads(raw)
+    except jsonsafe.JSONInputError as exc:
+        where = f" at {exc.field('')}" if exc.path else ""
+        raise TextwireError(20001, f"Invalid request body{where}: {exc.rule}") from None
 
 
 def snippet(text: str, limit: int = 200) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 
+from textwire import jsonsafe
 from textwire.crypto import mask
+from textwire.egress import DestinationRefused
 from textwire.errors import invalid
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.providers.common import (
@@ -103,9 +105,10 @@ class TemplateError(ValueError):
 class TokenError(RuntimeError):
     """The token URL did not give a token; ``retryable`` when it may work later."""
 
-    def __init__(self, message: str, *, retryable: bool):
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None):
         super().__init__(message)
         self.retryable = retryable
+        self.status = status
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
@@ -138,13 +141,11 @@ def check_template(template: str) -> str:
         "status_callback_url": "https://example.com/v1/Receipts/IN",
     }
     try:
-        document = json.loads(render(template, sample))
+        document = jsonsafe.loads(render(template, sample))
     except TemplateError as exc:
         raise invalid("Settings.payload_template", str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise invalid(
-            "Settings.payload_template", f"is not valid JSON once rendered: {exc}"
-        ) from None
+    except jsonsafe.JSONInputError as exc:
+        raise invalid("Settings.payload_template", f"once rendered: {exc.rule}") from None
     if not isinstance(document, dict):
         raise invalid("Settings.payload_template", "must render to a JSON object")
     return template
@@ -305,7 +306,7 @@ class HttpJsonProvider:
         self.callback_url = f"{env.callback_base.rstrip('/')}/v1/Receipts/{cfg.sid}?Token={token}"
         self.health = Health()
         self._sem = asyncio.Semaphore(int(self.settings.get("concurrency", 32)))
-        self._client = httpx.AsyncClient(timeout=float(self.settings.get("timeout", 10.0)))
+        self._client = env.http(timeout=float(self.settings.get("timeout", 10.0)))
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
@@ -339,9 +340,10 @@ class HttpJsonProvider:
             raise TokenError(
                 f"token URL answered HTTP {response.status_code}: {snippet(response.text)}",
                 retryable=response.status_code >= 500 or response.status_code == 429,
+                status=response.status_code,
             )
         try:
-            body = response.json()
+            body = jsonsafe.loads(response.text)
         except ValueError:
             raise TokenError(
                 f"token URL answered without JSON: {snippet(response.text, 80)!r}", retryable=False
@@ -416,6 +418,9 @@ class HttpJsonProvider:
                     self.health.failed(str(exc))
                     return SendResult(m.sid, "retry", error_message=str(exc))
                 return SendResult(m.sid, "failed", error_code=20003, error_message=str(exc))
+            except DestinationRefused as exc:
+                # The operator does not allow this address: retrying cannot change that.
+                return SendResult(m.sid, "failed", error_code=30008, error_message=str(exc))
             except httpx.TimeoutException as exc:
                 self.health.failed(f"timeout: {exc}")
                 if self.settings.get("retry_on_timeout", True):
@@ -451,7 +456,7 @@ class HttpJsonProvider:
         else:
             self.health.ok()
         try:
-            document: Any = response.json()
+            document: Any = jsonsafe.loads(response.text)
         except ValueError:
             document = None
         error = json_path(document, s["error_path"]) if s.get("error_path") else None
@@ -485,6 +490,8 @@ class HttpJsonProvider:
             headers = await self.headers()
         except TokenError as exc:
             return {"ok": False, "error": str(exc)}
+        except DestinationRefused as exc:
+            raise invalid("Settings.token_url", str(exc)) from None
         request = {
             "method": s["method"],
             "url": s["url"],
@@ -495,9 +502,11 @@ class HttpJsonProvider:
             response = await self._request(body)
         except httpx.HTTPError as exc:
             return {"ok": False, "request": request, "error": f"{type(exc).__name__}: {exc}"}
+        except DestinationRefused as exc:
+            raise invalid("Settings.url", str(exc)) from None
         result = self.result(m.sid, response)
         try:
-            answer: Any = response.json()
+            answer: Any = jsonsafe.loads(response.text)
         except ValueError:
             answer = snippet(response.text, 2000)
         return {

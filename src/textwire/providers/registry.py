@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -26,10 +26,12 @@ from textwire import tables as t
 from textwire.config import Settings
 from textwire.crypto import SecretBox
 from textwire.db import Database
+from textwire.egress import client_factory
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult
 from textwire.providers.common import Connector, IntegrationConfig, ProviderEnv, Sink
-from textwire.providers.sandbox import SandboxProvider
+from textwire.providers.sandbox import Refusal, SandboxProvider
+from textwire.providers.sandbox import refusal as sandbox_refusal
 
 log = logging.getLogger("textwire.providers")
 
@@ -57,6 +59,21 @@ def build_connector(cfg: IntegrationConfig, env: ProviderEnv) -> Connector:
     raise ValueError(f"no connector for integration type {cfg.type!r}")
 
 
+@dataclass(frozen=True)
+class Route:
+    """What the worker needs to know of an integration before handing messages to it."""
+
+    local: bool
+    """The sandbox, which keeps its record of each message in textwire's own database: the
+    worker hands messages over inside the transaction that marks them sent, so the hand-over
+    and its record commit together."""
+    concurrency: int | None = None
+    """Requests the integration allows in flight (its ``concurrency`` setting), if it has one."""
+
+
+LOCAL = Route(local=True)
+
+
 class ProviderRegistry:
     """Connectors per integration, for one runtime."""
 
@@ -79,7 +96,11 @@ class ProviderRegistry:
         return route
 
     def env(self) -> ProviderEnv:
-        return ProviderEnv(callback_base=callback_base(self.settings), sink=self.sink)
+        return ProviderEnv(
+            callback_base=callback_base(self.settings),
+            sink=self.sink,
+            http=client_factory(self.settings),
+        )
 
     def decode(self, row: Any) -> IntegrationConfig:
         secrets = json.loads(self.box.decrypt(row.secrets_enc)) if row.secrets_enc else {}
@@ -108,14 +129,29 @@ class ProviderRegistry:
         self._configs[integration_sid] = (now, cfg)
         return cfg
 
-    async def in_database(self, integration_sid: str | None) -> bool:
-        """Whether the integration is the sandbox, which keeps its record of each message in
-        textwire's own database: the worker then hands messages over inside the transaction
-        that marks them sent, so the hand-over and its record commit together."""
+    async def route(self, integration_sid: str | None) -> Route:
+        """How the worker hands this integration's messages over (``Route``)."""
         if integration_sid is None:
-            return True
+            return LOCAL
         cfg = await self.config(integration_sid)
-        return cfg is not None and cfg.type == "sandbox"
+        if cfg is None:  # deleted: RoutedProvider fails its messages
+            return Route(local=False)
+        if cfg.type == "sandbox":
+            return LOCAL
+        concurrency = cfg.settings.get("concurrency")
+        return Route(local=False, concurrency=int(concurrency) if concurrency else None)
+
+    async def refusal(
+        self, integration_sid: str | None, from_addr: str | None, to_addr: str
+    ) -> Refusal | None:
+        """What this route refuses at create, before anything is written: the sandbox
+        answers Twilio's magic test numbers as Twilio's test credentials do. Other providers
+        decide at hand-over. Checked on the numbers first, so an ordinary create reads no
+        configuration."""
+        found = sandbox_refusal(from_addr, to_addr)
+        if found is None or not (await self.route(integration_sid)).local:
+            return None
+        return found
 
     def invalidate(self, integration_sid: str) -> None:
         """Forget a cached integration now (this process changed it)."""

@@ -3,8 +3,12 @@
 It accepts what it is handed, keeps its own record of each message (as a remote
 provider would), and reports a delivery receipt after a configurable delay. Which
 messages fail is decided by a hash of the seed and the message SID, so a run with the
-same seed and messages has the same outcomes. Twilio's magic test numbers fail with
-Twilio's codes.
+same seed and messages has the same outcomes.
+
+Twilio's magic test numbers are refused at create, with Twilio's codes, as Twilio's test
+credentials refuse them: ``refusal()`` answers the pipeline's question (through the
+provider registry) before anything is written. A magic ``From`` that a service's pool picks
+only at hand-over still fails then, asynchronously, with the same code.
 """
 
 from __future__ import annotations
@@ -25,15 +29,57 @@ from textwire.providers.base import OutboundMessage, SendResult, message_sid_of
 
 ReceiptStatus = Literal["delivered", "undelivered"]
 
-TO_ERRORS: Final = {
-    "+15005550001": 21211,
-    "+15005550002": 21612,
-    "+15005550003": 21408,
-    "+15005550004": 21610,
-    "+15005550009": 21614,
+
+@dataclass(frozen=True)
+class Refusal:
+    """A create the route refuses synchronously: Twilio's code and message."""
+
+    code: int
+    message: str
+
+
+# Twilio's test numbers (twilio.com/docs/iam/test-credentials): number -> (code, message,
+# with {number} filled in). A From is checked before a To, as Twilio does.
+TO_REFUSALS: Final = {
+    "+15005550001": (21211, "The 'To' number {number} is not a valid phone number"),
+    "+15005550002": (21612, "The 'To' phone number {number} is not currently reachable via SMS"),
+    "+15005550003": (
+        21408,
+        "Permission to send an SMS has not been enabled for the region indicated by the "
+        "'To' number {number}",
+    ),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient {number}"),
+    "+15005550009": (21614, "'To' number {number} is not a valid mobile number"),
 }
-FROM_ERRORS: Final = {"+15005550001": 21212, "+15005550007": 21606, "+15005550008": 21611}
+FROM_REFUSALS: Final = {
+    "+15005550001": (21212, "The 'From' number {number} is not a valid phone number"),
+    "+15005550007": (
+        21606,
+        "The 'From' phone number {number} is not a valid, SMS-capable inbound phone number "
+        "or short code for your account",
+    ),
+    "+15005550008": (
+        21611,
+        "This 'From' number {number} has exceeded the maximum number of queued messages",
+    ),
+}
+TO_ERRORS: Final = {number: code for number, (code, _) in TO_REFUSALS.items()}
+FROM_ERRORS: Final = {number: code for number, (code, _) in FROM_REFUSALS.items()}
 TEST_NUMBERS: Final = frozenset(TO_ERRORS) | frozenset(FROM_ERRORS) | {"+15005550006"}
+
+
+def refusal(from_addr: str | None, to_addr: str) -> Refusal | None:
+    """How Twilio's test credentials answer this pair at create, or None to accept it.
+
+    ``from_addr`` is None when a service's pool will pick the sender later.
+    """
+    for number, table in ((from_addr, FROM_REFUSALS), (to_addr, TO_REFUSALS)):
+        found = table.get(number) if number is not None else None
+        if found is not None:
+            code, message = found
+            return Refusal(code, message.format(number=number))
+    return None
+
 
 # Carrier errors a simulated undelivered message gets, one picked by the same hash.
 CARRIER_ERRORS: Final = (30003, 30005, 30006, 30007, 30008)

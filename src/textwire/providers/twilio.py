@@ -18,7 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from textwire import jsonsafe
 from textwire.dispatch.signing import twilio_signature
+from textwire.egress import DestinationRefused
 from textwire.errors import invalid
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.providers.common import (
@@ -132,7 +134,7 @@ class TwilioProvider:
         self.callback_url = status_callback_url(env.callback_base, cfg.sid)
         self.health = Health()
         self._sem = asyncio.Semaphore(int(s.get("concurrency", 32)))
-        self._client = httpx.AsyncClient(
+        self._client = env.http(
             auth=(self.account_sid, self.token), timeout=float(s.get("timeout", 10.0))
         )
 
@@ -164,6 +166,9 @@ class TwilioProvider:
         async with self._sem:
             try:
                 response = await self._client.post(self.messages_url, data=self.form(m))
+            except DestinationRefused as exc:
+                # The operator does not allow this address: retrying cannot change that.
+                return SendResult(m.sid, "failed", error_code=30008, error_message=str(exc))
             except httpx.TimeoutException as exc:
                 self.health.failed(f"timeout: {exc}")
                 return SendResult(m.sid, "retry", error_message=f"Twilio timed out: {exc}")
@@ -179,7 +184,7 @@ class TwilioProvider:
         code = response.status_code
         body: Any = None
         try:
-            body = response.json()
+            body = jsonsafe.loads(response.text)
         except ValueError:
             body = None
         error_code = body.get("code") if isinstance(body, dict) else None
@@ -233,6 +238,8 @@ class TwilioProvider:
             response = await self._client.get(url)
         except httpx.HTTPError as exc:
             return {"ok": False, "request": request, "error": f"{type(exc).__name__}: {exc}"}
+        except DestinationRefused as exc:
+            raise invalid("Settings.base_url", str(exc)) from None
         return {
             "ok": response.status_code == 200,
             "request": request,

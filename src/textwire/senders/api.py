@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, insert, select
 
+from textwire import jsonsafe
 from textwire import tables as t
 from textwire.accounts import default_integration_sid
 from textwire.api.common import account_of, base_url, fetch_owned, page_args, v1_page
@@ -50,9 +50,12 @@ def _capabilities(params: Params, kind: str) -> list[str]:
     raw = params.get_list("Capabilities")
     if len(raw) == 1 and raw[0].startswith("["):
         try:
-            raw = [str(x) for x in json.loads(raw[0])]
-        except json.JSONDecodeError:
-            raise invalid("Capabilities", "must be a list of sms, mms, inbound") from None
+            listed = jsonsafe.loads(raw[0])
+        except jsonsafe.JSONInputError:
+            listed = None
+        if not isinstance(listed, list) or not all(isinstance(x, str) for x in listed):
+            raise invalid("Capabilities", "must be a list of sms, mms, inbound")
+        raw = listed
     if len(raw) == 1 and "," in raw[0]:
         raw = raw[0].split(",")
     caps = [c.strip().lower() for c in raw if c.strip()]

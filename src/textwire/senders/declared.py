@@ -42,6 +42,7 @@ SERVICE_FIELDS: Final = (
         ("notifications", "marketing", "verification", "discussion", "poll", "undeclared"),
     ),
     integer("ValidityPeriod", 1, 36_000, "Default seconds a message may wait in the queue."),
+    flag("Transactional", "textwire: the default of the service's messages (F-CONSENT-6)."),
 )
 CREATE_SERVICE_FIELDS: Final = (
     Param(

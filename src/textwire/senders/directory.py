@@ -43,6 +43,7 @@ class ServiceInfo:
     area_code_geomatch: bool
     mms_converter: bool
     fallback_to_long_code: bool
+    transactional: bool = False
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Directory:
                     area_code_geomatch=bool(r.area_code_geomatch),
                     mms_converter=bool(r.mms_converter),
                     fallback_to_long_code=bool(r.fallback_to_long_code),
+                    transactional=bool(r.transactional),
                 )
                 snap.pools[r.sid] = []
             for r in await conn.execute(

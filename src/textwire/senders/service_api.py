@@ -21,6 +21,7 @@ from textwire.ids import new_sid
 from textwire.runtime import Runtime
 from textwire.senders import declared, sticky
 from textwire.senders.api import create_sender_row, load_sender
+from textwire.urls import check_url
 
 router = APIRouter()
 
@@ -33,6 +34,10 @@ BOOLS: Final = {
     "SynchronousValidation": "synchronous_validation",
     "UseInboundWebhookOnNumber": "use_inbound_webhook_on_number",
 }
+# textwire's own parameters (not Twilio's), shown under the resource's "textwire" object:
+# Twilio's client cannot pass them to messages.create(), so a service carries them as the
+# default of the messages that name it (issue 11 §5).
+EXTENSION_BOOLS: Final = {"Transactional": "transactional"}
 URLS: Final = {
     "InboundRequestUrl": "inbound_request_url",
     "FallbackUrl": "fallback_url",
@@ -52,9 +57,7 @@ CHOICES: Final = {
 def _url(key: str, value: str) -> str | None:
     if value == "":
         return None
-    if not value.startswith(("http://", "https://")) or len(value) > 2048:
-        raise invalid(key, "must be an http(s) URL")
-    return value
+    return check_url(key, value)
 
 
 def service_values(params: Params, *, creating: bool) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def service_values(params: Params, *, creating: bool) -> dict[str, Any]:
         if not name or not name.strip() or len(name) > 64:
             raise invalid("FriendlyName", "is required, 1 to 64 characters")
         values["friendly_name"] = name
-    for key, col in BOOLS.items():
+    for key, col in (BOOLS | EXTENSION_BOOLS).items():
         flag = params.bool(key)
         if flag is not None:
             values[col] = flag
@@ -107,6 +110,7 @@ def service_resource(request: Request, row: Any) -> dict[str, Any]:
         "usecase": row["usecase"],
         "us_app_to_person_registered": False,
         "use_inbound_webhook_on_number": bool(row["use_inbound_webhook_on_number"]),
+        "textwire": {"transactional": bool(row["transactional"])},
         "url": url,
         "links": {
             "phone_numbers": f"{url}/PhoneNumbers",
@@ -134,6 +138,7 @@ DEFAULTS: Final = {
     "synchronous_validation": False,
     "usecase": "undeclared",
     "use_inbound_webhook_on_number": False,
+    "transactional": False,
     "inbound_request_url": None,
     "fallback_url": None,
     "status_callback": None,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from textwire import urls
 from textwire.api.app import create_app
 from textwire.config import Settings
 from textwire.runtime import open_runtime
@@ -141,6 +142,7 @@ def test_declared_types_and_limits_are_the_codes(doc: dict[str, Any]) -> None:
     assert param(doc, "GET", create, "PageToken")["type"] == "string"
     assert param(doc, "POST", "/v1/Services", "FriendlyName")["maxLength"] == 64
     assert param(doc, "POST", "/v1/Services", "StatusCallback")["format"] == "uri"
+    assert param(doc, "POST", create, "StatusCallback")["maxLength"] == urls.MAX_LENGTH
     assert param(doc, "GET", "/v1/Services", "PageSize") == {
         **param(doc, "GET", "/v1/Services", "PageSize"),
         "minimum": 1,

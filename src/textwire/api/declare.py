@@ -20,11 +20,13 @@ from typing import Any, Final, Literal
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from textwire import urls
+
 Schema = dict[str, Any]
 ParamType = Literal["string", "integer", "boolean", "date-time", "array", "object", "number"]
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
-URL_MAX: Final = 2048
+URL_MAX: Final = urls.MAX_LENGTH  # what urls.check_url enforces on every URL
 
 BASIC: Final = "basicAuth"
 DY_API_KEY: Final = "dyApiKey"

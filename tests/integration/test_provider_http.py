@@ -267,7 +267,7 @@ def test_test_call_shows_masked_request_and_the_response(live: LiveServer) -> No
         )
         assert result["ok"] is True
         headers = result["request"]["headers"]
-        assert headers["X-Api-Key"] == "••••3456" and headers["X-Plain"] == "visible"
+        assert headers["X-Api-Key"] == "••••" and headers["X-Plain"] == "visible"
         assert headers["Authorization"].startswith("••••")
         assert "key-123456" not in json.dumps(result)
         assert result["request"]["payload"]["to"] == "+14155550177"
@@ -296,3 +296,38 @@ def test_inbound_json_mapping(live: LiveServer) -> None:
         wait_until(lambda: len(setup.api.inbound_messages()) == 1)
         (stored,) = setup.api.inbound_messages()
         assert stored["body"] == "reply from a phone" and stored["from"] == "+14155550100"
+
+
+def test_masked_document_posted_back_keeps_nested_and_header_secrets(live: LiveServer) -> None:
+    """issue 11 §4 a, d: GET, POST the masked document back, Test: the provider still gets
+    the original secrets (the mask was stored, and the Test was a 500)."""
+    with fake_json_api() as fake:
+        setup = Setup(
+            live,
+            fake,
+            {"headers": {"X-Api-Key": "key-123456"}},
+            headers={"X-Plain": "visible", "Authorization": "Bearer plain-settings-token"},
+        )
+        sid = setup.integration["sid"]
+        shown = setup.api.request("GET", f"/v1/Integrations/{sid}").json()
+        assert shown["secrets"] == {"headers": {"X-Api-Key": "••••"}}
+        assert shown["settings"]["headers"] == {"X-Plain": "visible", "Authorization": "••••oken"}
+        assert "plain-settings-token" not in json.dumps(shown)
+        updated = setup.api.post(
+            f"/v1/Integrations/{sid}",
+            FriendlyName="renamed",
+            Settings=shown["settings"],
+            Secrets=shown["secrets"],
+        )
+        assert updated["secrets"] == shown["secrets"]
+        result = setup.api.post(f"/v1/Integrations/{sid}/Test", To="+14155550177", Body="t")
+        assert result["ok"] is True, result
+        assert result["request"]["headers"]["Authorization"] == "••••oken"
+        ((sent_headers, _),) = fake.received
+        assert sent_headers["x-api-key"] == "key-123456"
+        assert sent_headers["authorization"] == "Bearer plain-settings-token"
+        assert sent_headers["x-plain"] == "visible"
+        r = setup.api.request(
+            "POST", f"/v1/Integrations/{sid}", json={"Secrets": {"headers": {"X-New": "••••"}}}
+        )
+        assert r.status_code == 400 and "'Secrets.headers.X-New'" in r.json()["message"]

@@ -20,14 +20,13 @@ from textwire.api.params import Params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
-from textwire.providers import http_json, smpp, twilio
+from textwire.providers import http_json, masking, smpp, twilio
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.common import (
     TYPES,
     IntegrationConfig,
     ProviderEnv,
-    masked,
     parse_json_body,
     setting_float,
 )
@@ -70,8 +69,8 @@ def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -
         "account_sid": row["account_sid"],
         "friendly_name": row["friendly_name"],
         "type": row["type"],
-        "settings": settings,
-        "secrets": masked(secrets_),
+        "settings": masking.masked_settings(settings),
+        "secrets": masking.masked(secrets_),
         "inbound_url": inbound if row["type"] in ("twilio", "http", "sandbox") else None,
         "status_callback_url": receipts if row["type"] in ("twilio", "http") else None,
         "health": rt.providers.health(row["sid"]),
@@ -182,8 +181,9 @@ async def create_integration(request: Request) -> JSONResponse:
         account_sid,
         sid,
         kind,
-        _object(params, "Settings") or {},
-        _object(params, "Secrets") or {},
+        # Nothing is stored yet, so a mask here stands for nothing and is refused.
+        masking.merge("Settings", {}, _object(params, "Settings") or {}),
+        masking.merge("Secrets", {}, _object(params, "Secrets") or {}),
     )
     now = rt.clock.now()
     row = {
@@ -236,20 +236,11 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
     name = params.get("FriendlyName")
     if name is not None and not 1 <= len(name.strip()) <= 64:
         raise invalid("FriendlyName", "must be 1 to 64 characters")
-    settings = dict(row["settings"] or {})
-    for key, value in (_object(params, "Settings") or {}).items():
-        if value is None:
-            settings.pop(key, None)
-        else:
-            settings[key] = value
-    secret_values = _decrypt(rt, row["secrets_enc"])
-    for key, value in (_object(params, "Secrets") or {}).items():
-        if isinstance(value, str) and value.startswith("••••"):
-            continue  # the masked value read back: keep the stored secret
-        if value is None:
-            secret_values.pop(key, None)
-        else:
-            secret_values[key] = value
+    # A document read back carries masks: they stand for the stored values (issue 11 §4 a, d).
+    settings = masking.merge("Settings", row["settings"] or {}, _object(params, "Settings") or {})
+    secret_values = masking.merge(
+        "Secrets", _decrypt(rt, row["secrets_enc"]), _object(params, "Secrets") or {}
+    )
     settings, secret_values = await _validated(
         rt, account_sid, sid, row["type"], settings, secret_values
     )

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from textwire.crypto import mask
 from textwire.errors import invalid
+from textwire.providers import masking
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.providers.common import (
     Health,
@@ -377,8 +377,7 @@ class HttpJsonProvider:
         return headers
 
     def masked_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        secret = set(self.secrets.get("headers", {})) | {"Authorization"}
-        return {k: (mask(v) or "") if k in secret else v for k, v in headers.items()}
+        return masking.masked_headers(headers, frozenset(self.secrets.get("headers", {})))
 
     # --- sending ----------------------------------------------------------------------------
 

@@ -361,11 +361,19 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
 # --- what providers call --------------------------------------------------------------------
 
 
+def _denied() -> TextwireError:
+    """The one answer to a provider endpoint's caller who did not prove who it is: the same
+    for an unknown SID, a wrong signature or token, another account, and a type that takes no
+    posts here, so an unauthenticated caller cannot tell which integration SIDs exist
+    (issue 11 §4 f)."""
+    return TextwireError(20003, "Missing or invalid credentials for this endpoint", status=403)
+
+
 async def _provider_cfg(rt: Runtime, sid: str) -> IntegrationConfig:
     rt.providers.invalidate(sid)
     cfg = await rt.providers.config(sid)
     if cfg is None:
-        raise not_found("Integration", sid)
+        raise _denied()
     return cfg
 
 
@@ -381,13 +389,13 @@ def _twilio_form(
     try:
         pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
-        raise TextwireError(20001, "Invalid request body: not a form") from None
+        raise _denied() from None  # no signature can cover it: Twilio never sends one
     params = dict(pairs)
     signature = request.headers.get("x-twilio-signature")
     if not twilio.signature_valid(
         cfg.secrets["auth_token"], _public_url(rt, request), params, signature
     ):
-        raise TextwireError(20003, "Missing or invalid X-Twilio-Signature", status=403)
+        raise _denied()
     return params
 
 
@@ -395,16 +403,16 @@ def _check_token(cfg: IntegrationConfig, request: Request) -> None:
     expected = str(cfg.settings.get("callback_token") or "")
     given = request.query_params.get("Token") or request.headers.get("x-textwire-token") or ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise TextwireError(20003, "Missing or invalid Token for this integration", status=403)
+        raise _denied()
 
 
 @router.post("/v1/Inbound/{sid}")
 async def inbound(sid: str, request: Request) -> Response:
     rt = runtime(request)
+    raw = await read_body(request)  # first: a too-large body is refused alike for every SID
     cfg = await _provider_cfg(rt, sid)
     sink = rt.providers.sink
     assert sink is not None
-    raw = await read_body(request)
     if cfg.type == "twilio":
         params = _twilio_form(rt, request, cfg, raw)
         count = params.get("NumMedia") or "0"
@@ -422,24 +430,27 @@ async def inbound(sid: str, request: Request) -> Response:
         )
         return JSONResponse({"sid": message_sid})
     if cfg.type == "sandbox":
-        _rt, account_sid = await account_of(request)
+        try:
+            _rt, account_sid = await account_of(request)
+        except TextwireError:
+            raise _denied() from None
         if account_sid != cfg.account_sid:
-            raise not_found("Integration", sid)
+            raise _denied()
         params = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         if not params.get("From") or not params.get("To"):
             raise invalid("From" if not params.get("From") else "To", "is required")
         message_sid = await sink.inbound(sid, twilio.inbound_from_webhook(params, []))
         return JSONResponse({"sid": message_sid})
-    raise TextwireError(20001, "SMPP integrations receive inbound messages over their bind")
+    raise _denied()  # SMPP: inbound messages come over the bind, never here
 
 
 @router.post("/v1/Receipts/{sid}")
 async def receipts(sid: str, request: Request) -> Response:
     rt = runtime(request)
+    raw = await read_body(request)  # first: a too-large body is refused alike for every SID
     cfg = await _provider_cfg(rt, sid)
     sink = rt.providers.sink
     assert sink is not None
-    raw = await read_body(request)
     if cfg.type == "twilio":
         receipt = twilio.receipt_from_callback(_twilio_form(rt, request, cfg, raw))
     elif cfg.type == "http":
@@ -448,7 +459,7 @@ async def receipts(sid: str, request: Request) -> Response:
             cfg.settings, parse_json_body(raw), request.query_params.get("MessageSid")
         )
     else:
-        raise TextwireError(20001, f"{cfg.type} integrations do not post receipts here")
+        raise _denied()  # sandbox and SMPP integrations post no receipts here
     if receipt is not None:
         await sink.receipts(sid, [receipt])
     return Response(status_code=200)

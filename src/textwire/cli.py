@@ -46,6 +46,8 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 T = TypeVar("T")
 
+EXIT_CANNOT_START = 3  # serve could not start (a port is taken); 2 is a usage error
+
 DataDir = typer.Option(None, "--data-dir", help="Data directory (default ./textwire-data).")
 
 
@@ -109,7 +111,7 @@ def serve(
 ) -> None:
     """Run textwire: API, redirect server, dispatch worker and webhooks (or one --role)."""
     from textwire import logs
-    from textwire.server import run, serve_forever
+    from textwire.server import StartupError, run, serve_forever
 
     if role not in ("all", "api", "worker", "redirect"):
         err_console.print(
@@ -122,6 +124,10 @@ def serve(
         run(serve_forever(settings, role))  # type: ignore[arg-type]
     except WrongSecretKey as exc:
         _wrong_key(settings, exc)
+    except StartupError as exc:
+        # One line, never a traceback: the operator needs the port and the reason.
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=EXIT_CANNOT_START) from None
 
 
 @accounts_app.command("create")

@@ -13,11 +13,14 @@ import pytest
 from textwire.config import Settings
 
 
-def textwire(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def textwire(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "TEXTWIRE_DATA_DIR": str(settings.data_dir),
         "TEXTWIRE_DATABASE_URL": settings.resolved_database_url(),
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "textwire", *args],

@@ -180,6 +180,24 @@ def _receipt_values(settings: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]{0,8192}")
+
+
+def _headers(values: Mapping[str, Any], where: str) -> dict[str, str]:
+    """Header names as HTTP tokens and values of visible ASCII: anything else cannot be sent
+    (httpx raised UnicodeEncodeError, a 500, at the Test or at every hand-over)."""
+    headers = setting_map(values, "headers", where=where)
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise invalid(f"{where}.headers", f"{name!r} is not a valid HTTP header name")
+        if not _HEADER_VALUE.fullmatch(value):
+            raise invalid(
+                f"{where}.headers.{name}", "must be visible ASCII characters, at most 8192"
+            )
+    return headers
+
+
 def validate(
     settings: Mapping[str, Any], secrets: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -200,7 +218,7 @@ def validate(
     out: dict[str, Any] = {
         "url": setting_url(settings, "url", required=True),
         "method": method,
-        "headers": setting_map(settings, "headers"),
+        "headers": _headers(settings, "Settings"),
         "identifier_type": identifier,
         "auth": auth,
         "payload_template": check_template(template),
@@ -221,7 +239,7 @@ def validate(
         raise invalid("Settings.retry_statuses", "must be a list of HTTP statuses 400-599")
     out["retry_statuses"] = sorted(set(statuses))
     clean_secrets: dict[str, Any] = {}
-    secret_headers = setting_map(secrets, "headers", where="Secrets")
+    secret_headers = _headers(secrets, "Secrets")
     if secret_headers:
         clean_secrets["headers"] = secret_headers
     clash = sorted(set(out["headers"]) & set(secret_headers))

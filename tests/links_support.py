@@ -75,12 +75,15 @@ def traditional_rsa_key() -> tuple[str, Any]:
 class LinkCtx:
     """An account with a sender, a service and (optionally) a verified custom domain."""
 
-    def __init__(self, server: LiveServer, hooks: Receiver | None = None):
+    def __init__(
+        self, server: LiveServer, hooks: Receiver | None = None, number: str = "+14155550111"
+    ):
         self.server = server
         acct = server.new_account("Links")
         self.sid, self.token = acct.account_sid, acct.auth_token
         self.auth = (self.sid, self.token)
-        self.sender = self.post("/v1/Senders", Sender="+14155550111", Mps="500")
+        # A number has one owning account (senders.md): a second LinkCtx needs its own.
+        self.sender = self.post("/v1/Senders", Sender=number, Mps="500")
         self.service = self.post("/v1/Services", FriendlyName="links")
         self.post(
             f"/v1/Services/{self.service['sid']}/PhoneNumbers", PhoneNumberSid=self.sender["sid"]

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from textwire import __version__
 from textwire import tables as t
+from textwire.commands import filters
 from textwire.commands.keys import keys_app
 from textwire.commands.links import links_app
 from textwire.commands.segments import segments_command
@@ -29,6 +31,9 @@ app = typer.Typer(
     help="textwire: self-hosted SMS messaging with a Twilio-compatible API.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help, as click writes it: Typer's rich panels label every flag (--json, --help)
+    # with the type "<bool>" although a flag takes no value. Sub-apps inherit the mode.
+    rich_markup_mode=None,
 )
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 messages_app = typer.Typer(help="Look at messages.", no_args_is_help=True)
@@ -46,7 +51,28 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 T = TypeVar("T")
 
+EXIT_CANNOT_START = 3  # serve could not start (a port is taken); 2 is a usage error
+
 DataDir = typer.Option(None, "--data-dir", help="Data directory (default ./textwire-data).")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"textwire {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print textwire's version and exit.",
+    ),
+) -> None:
+    """textwire: self-hosted SMS messaging with a Twilio-compatible API."""
 
 
 def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
@@ -109,7 +135,7 @@ def serve(
 ) -> None:
     """Run textwire: API, redirect server, dispatch worker and webhooks (or one --role)."""
     from textwire import logs
-    from textwire.server import run, serve_forever
+    from textwire.server import StartupError, run, serve_forever
 
     if role not in ("all", "api", "worker", "redirect"):
         err_console.print(
@@ -122,6 +148,10 @@ def serve(
         run(serve_forever(settings, role))  # type: ignore[arg-type]
     except WrongSecretKey as exc:
         _wrong_key(settings, exc)
+    except StartupError as exc:
+        # One line, never a traceback: the operator needs the port and the reason.
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=EXIT_CANNOT_START) from None
 
 
 @accounts_app.command("create")
@@ -178,8 +208,12 @@ def send(
 
 @messages_app.command("list")
 def messages_list(
-    account: str | None = typer.Option(None, "--account", help="Account SID (if several)."),
-    status: str | None = typer.Option(None, help="Only messages with this status."),
+    account: str | None = typer.Option(
+        None, "--account", help="Account SID (if several).", callback=filters.account_sid
+    ),
+    status: str | None = typer.Option(
+        None, help="Only messages with this status.", callback=filters.message_status
+    ),
     limit: int = typer.Option(20, min=1, max=10_000, help="How many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print Twilio-shaped JSON."),
     data_dir: Path | None = DataDir,

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
         le=65535,
         description="Also serve /metrics and /healthz alone on this port (any role).",
     )
+    http_idle_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="API port: close a connection idle this long without a request (s).",
+    )
+    http_request_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="API port: close a connection whose request (head and body) is not all "
+        "received this long after its first byte (s).",
+    )
     public_url: str | None = Field(
         None, description="Base URL clients use to reach the API (for links in responses)."
     )

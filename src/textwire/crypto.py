@@ -63,10 +63,3 @@ def hash_secret(secret: str) -> str:
 
 def secret_matches(secret: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
-
-
-def mask(secret: str | None) -> str | None:
-    """``••••1234``: enough to recognise a secret, never enough to use it."""
-    if not secret:
-        return None
-    return "••••" + secret[-4:]

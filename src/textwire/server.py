@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,6 +24,7 @@ from textwire.api.app import create_app, probes_app
 from textwire.config import Role, Settings
 from textwire.dispatch.webhooks import WebhookDeliverer
 from textwire.dispatch.worker import Worker, worker_id
+from textwire.http_deadlines import deadline_protocol
 from textwire.links.clicks import ClickRecorder
 from textwire.links.listener import RedirectListener
 from textwire.links.redirect import redirector
@@ -63,12 +66,28 @@ class _Server(uvicorn.Server):
         yield
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    """How textwire serves HTTP; ``bench/send_api.py`` serves its baseline app the same way."""
+class StartupError(Exception):
+    """textwire could not start (a port it must listen on is taken, say): one line to print."""
+
+
+def uvicorn_config(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    idle_timeout: float = 5.0,
+    request_timeout: float = 30.0,
+) -> uvicorn.Config:
+    """How textwire serves HTTP; ``bench/send_api.py`` serves its baseline app the same way.
+
+    Idle connections and clients that send a request too slowly are closed
+    (http_deadlines.py); uvicorn alone keeps them forever."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=deadline_protocol(idle_timeout, request_timeout),
+        timeout_keep_alive=max(1, round(idle_timeout)),
         log_config=None,
         access_log=False,
         lifespan="off",
@@ -76,8 +95,57 @@ def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def _uvicorn(rt: Runtime, host: str, port: int) -> uvicorn.Server:
-    return _Server(uvicorn_config(create_app(rt), host, port))
+def listening_socket(host: str, port: int, what: str) -> socket.socket:
+    """A socket bound to ``host:port``, or StartupError naming the port and why not.
+
+    Bound here rather than by uvicorn, which on a busy port logs and calls ``sys.exit``."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise cannot_listen(host, port, what, exc) from None
+    return sock
+
+
+def cannot_listen(host: str, port: int, what: str, exc: OSError) -> StartupError:
+    # asyncio wraps the errno in "error while attempting to bind on address ...": the errno's
+    # own text is the reason.
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return StartupError(f"cannot listen on {host}:{port} for the {what} port: {reason.lower()}")
+
+
+async def _serve_http(
+    running: Running, server: uvicorn.Server, host: str, port: int, what: str
+) -> int:
+    """Start ``server`` on ``host:port``; the port it listens on."""
+    sock = listening_socket(host, port, what)
+    running.tasks.append(task := asyncio.create_task(server.serve(sockets=[sock])))
+    while not server.started:
+        if task.done():
+            task.result()  # surface why it could not start
+            raise StartupError(f"the {what} port's HTTP server stopped while starting")
+        await asyncio.sleep(0.01)
+    return int(server.servers[0].sockets[0].getsockname()[1])
+
+
+def _http_server(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Server:
+    return _Server(
+        uvicorn_config(
+            app,
+            settings.host,
+            port,
+            idle_timeout=settings.http_idle_timeout,
+            request_timeout=settings.http_request_timeout,
+        )
+    )
 
 
 @contextlib.asynccontextmanager
@@ -96,25 +164,17 @@ async def started(
             running.supervise("worker", Worker(rt, owner).run)
             running.supervise("deliverer", WebhookDeliverer(rt, owner).run)
         if role in ("all", "api"):
-            server = _uvicorn(rt, settings.host, settings.port)
+            server = _http_server(create_app(rt), settings, settings.port)
             running.uvicorn_server = server
-            running.tasks.append(asyncio.create_task(server.serve()))
-            while not server.started:
-                if running.tasks[-1].done():
-                    running.tasks[-1].result()  # surface why it could not start
-                await asyncio.sleep(0.01)
-            running.port = server.servers[0].sockets[0].getsockname()[1]
+            running.port = await _serve_http(running, server, settings.host, settings.port, "API")
         if role in ("all", "redirect"):
             await _start_redirect(running, settings)
         if settings.metrics_port is not None:
-            probes = _Server(uvicorn_config(probes_app(rt), settings.host, settings.metrics_port))
+            probes = _http_server(probes_app(rt), settings, settings.metrics_port)
             running.probes_server = probes
-            running.tasks.append(task := asyncio.create_task(probes.serve()))
-            while not probes.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-            running.metrics_port = probes.servers[0].sockets[0].getsockname()[1]
+            running.metrics_port = await _serve_http(
+                running, probes, settings.host, settings.metrics_port, "metrics"
+            )
         yield running
     finally:
         rt.loops.stopping = True
@@ -157,7 +217,10 @@ async def _start_redirect(running: Running, settings: Settings) -> None:
     decide = redirector(running.rt)
     running.clicks = decide.clicks
     listener = RedirectListener(decide)
-    await listener.start(settings.host, settings.redirect_port)
+    try:
+        await listener.start(settings.host, settings.redirect_port)
+    except OSError as exc:
+        raise cannot_listen(settings.host, settings.redirect_port, "redirect", exc) from None
     running.redirect_listener = listener
     running.supervise("click_writer", decide.clicks.run)
     running.supervise("redirect_listener", listener.serve_until)

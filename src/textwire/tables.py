@@ -150,7 +150,11 @@ senders = Table(
     Column("friendly_name", String(64), nullable=False),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_updated", UTCDateTime, nullable=False),
+    # One owning account per phone number or short code across the installation (inbound
+    # must reach one account); NULL for alphanumeric IDs, which may be shared (senders.md).
+    Column("owner_key", String(40), nullable=True),
     UniqueConstraint("account_sid", "value"),
+    Index("ux_senders_owner_key", "owner_key", unique=True),
 )
 
 messages = Table(

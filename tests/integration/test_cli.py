@@ -13,11 +13,14 @@ import pytest
 from textwire.config import Settings
 
 
-def textwire(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def textwire(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "TEXTWIRE_DATA_DIR": str(settings.data_dir),
         "TEXTWIRE_DATABASE_URL": settings.resolved_database_url(),
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "textwire", *args],
@@ -118,3 +121,62 @@ def test_a_wrong_secret_key_is_a_clear_exit_2(
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert "TEXTWIRE_SECRET_KEY" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["links", "stats", "--link", "nope"], "--link"),
+        (["links", "stats", "--campaign", "CAxx"], "--campaign"),
+        (["links", "stats", "--message", "MG" + "0" * 32], "--message"),
+        (["links", "stats", "--service", "nope"], "--service"),
+        (["links", "stats", "--to", "12345"], "--to"),
+        (["links", "stats", "--account", "ACxx"], "--account"),
+        (["links", "stats", "--link", "Ab3dE9x", "--service", "MG" + "0" * 32], "at most one"),
+        (["messages", "list", "--status", "bogus"], "--status"),
+        (["messages", "list", "--account", "nope"], "--account"),
+    ],
+)
+def test_cli_refuses_bad_filters_with_exit_2(
+    settings: Settings, args: list[str], needle: str
+) -> None:
+    """issue 11 §6: bad filters were run as queries that match nothing (exit 0)."""
+    textwire(settings, "accounts", "create", "--name", "Shop")
+    out = textwire(settings, *args)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_filters_that_are_well_formed_still_run(settings: Settings) -> None:
+    """issue 11 §6: the checks refuse only malformed filters."""
+    textwire(settings, "accounts", "create", "--name", "Shop")
+    out = textwire(settings, "links", "stats", "--campaign", "CA" + "0" * 32, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["total_clicks"] == 0
+    out = textwire(settings, "messages", "list", "--status", "delivered", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout) == []
+
+
+def test_version_and_help() -> None:
+    """issue 11 §6: ``textwire --version`` did not exist; ``--help`` showed ``<bool>``."""
+    from textwire import __version__
+
+    run = [sys.executable, "-m", "textwire"]
+    version = subprocess.run([*run, "--version"], capture_output=True, text=True, check=False)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"textwire {__version__}"
+    for command in (
+        [],
+        ["serve"],
+        ["messages", "list"],
+        ["links", "stats"],
+        ["demo"],
+        ["subscribers", "sync"],
+        ["segments"],
+        ["keys", "create"],
+    ):
+        out = subprocess.run(
+            [*run, *command, "--help"], capture_output=True, text=True, check=False
+        )
+        assert out.returncode == 0, (command, out.stderr)
+        assert "<bool>" not in out.stdout and "Usage:" in out.stdout, (command, out.stdout)

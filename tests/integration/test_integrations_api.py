@@ -259,10 +259,10 @@ def test_sandbox_inbound_goes_to_the_numbers_url_when_the_service_says_so(
         api.post(f"/v1/Senders/{sender['sid']}/InboundWebhook", InboundRequestUrl=hooks.url("/num"))
         url = f"{live.url}/v1/Inbound/{sandbox}"
         fields = {"From": "+14155550100", "To": "+14155550111", "Body": "to the number"}
-        assert httpx.post(url, data=fields).status_code == 401
+        assert httpx.post(url, data=fields).status_code == 403
         assert (
             Api(live, "Other").request("POST", url.removeprefix(live.url), data=fields).status_code
-            == 404
+            == 403
         )
         r = api.request("POST", url.removeprefix(live.url), data=fields)
         assert r.status_code == 200, r.text
@@ -271,3 +271,31 @@ def test_sandbox_inbound_goes_to_the_numbers_url_when_the_service_says_so(
         wait_until(lambda: len(hooks.received) == 1)
         assert [h.path for h in hooks.received] == ["/num"]
         assert hooks.received[0].form["MessagingServiceSid"] == service["sid"]
+
+
+def test_provider_endpoints_answer_alike_for_known_and_unknown_sids(live: LiveServer) -> None:
+    """issue 11 §4 f: an unauthenticated POST to /v1/Inbound/{sid} (or /v1/Receipts/{sid})
+    answered 404 for an unknown SID and 401, 403 or 400 for a known one: a SID oracle."""
+    api = Api(live)
+    http_settings = {"url": "http://127.0.0.1:9/sms", "payload_template": '{"t": "${to}"}'}
+    known = [
+        api.integration("twilio", TWILIO, {"auth_token": "x" * 32})["sid"],
+        api.integration("http", http_settings)["sid"],
+        api.request("GET", "/v1/Integrations").json()["integrations"][0]["sid"],  # the sandbox
+        api.integration(
+            "smpp", {"host": "127.0.0.1", "port": 9, "system_id": "sys"}, {"password": "pw"}
+        )["sid"],
+    ]
+    unknown = ["IN" + "0" * 32, "nope"]
+    form = {"From": "+14155550100", "To": "+14155550111", "Body": "hi"}
+    for route in ("Inbound", "Receipts"):
+        answers = set()
+        for sid in known + unknown:
+            for extra in ({}, {"headers": {"X-Twilio-Signature": "bad"}}):
+                r = httpx.post(f"{live.url}/v1/{route}/{sid}", data=form, **extra)  # type: ignore[arg-type]
+                answers.add((r.status_code, r.text))
+            r = httpx.post(f"{live.url}/v1/{route}/{sid}", content=b"\xff\xfe")
+            answers.add((r.status_code, r.text))
+        assert len(answers) == 1, (route, answers)
+        ((status, _text),) = answers
+        assert status == 403

@@ -290,7 +290,7 @@ def test_F_LINK_9_analytics_per_recipient_service_and_paged_clicks(server: LiveS
     assert [c["to"] for c in rest] == ["+14155550100"]
     r = ctx.request("GET", "/v1/LinkShortening/Analytics/Planets/x")
     assert r.status_code == 404
-    other = LinkCtx(server)  # another account sees none of it
+    other = LinkCtx(server, number="+14155550122")  # another account sees none of it
     assert (
         other.get(f"/v1/LinkShortening/Analytics/Services/{ctx.service['sid']}")["total_clicks"]
         == 0
@@ -429,7 +429,7 @@ def test_F_LINK_10_bad_domains_certificates_and_services_change_nothing(
     )
     assert ctx.get(settings)["link_mode"] == "off"
     assert count(server, lt.link_certificates) == 0 and count(server, lt.link_domain_services) == 0
-    stranger = LinkCtx(server)
+    stranger = LinkCtx(server, number="+14155550122")
     assert stranger.request("GET", f"/v1/LinkShortening/Domains/{sid}").status_code == 404
     assert stranger.request("DELETE", f"/v1/LinkShortening/Domains/{sid}").status_code == 404
     assert ctx.request("DELETE", f"/v1/LinkShortening/Domains/{sid}").status_code == 204

@@ -34,5 +34,5 @@ def test_F_LINK_9_links_stats_cli_matches_the_api(settings: Settings) -> None:
     table = textwire(settings, "links", "stats", "--message", msg["sid"])
     assert table.returncode == 0, table.stderr
     assert "click-through rate" in table.stdout and "Mobile Safari" in table.stdout
-    none = textwire(settings, "links", "stats", "--to", "+19995550000", "--json")
+    none = textwire(settings, "links", "stats", "--to", "+14155550199", "--json")
     assert json.loads(none.stdout)["total_clicks"] == 0

@@ -49,14 +49,22 @@ def settings_for(fake: FakeJsonApi, **extra: Any) -> dict[str, Any]:
 
 
 class Setup:
-    def __init__(self, live: LiveServer, fake: FakeJsonApi, secrets: dict[str, Any], **extra: Any):
+    def __init__(
+        self,
+        live: LiveServer,
+        fake: FakeJsonApi,
+        secrets: dict[str, Any],
+        number: str = "+14155550111",
+        **extra: Any,
+    ):
         self.api = Api(live)
         self.fake = fake
+        self.number = number  # one account per number (senders.md)
         self.integration = self.api.integration("http", settings_for(fake, **extra), secrets)
-        self.sender = self.api.sender("+14155550111", self.integration["sid"])
+        self.sender = self.api.sender(number, self.integration["sid"])
 
     def send(self, body: str = "hi") -> dict[str, Any]:
-        return self.api.send(To="+14155550100", From="+14155550111", Body=body)
+        return self.api.send(To="+14155550100", From=self.number, Body=body)
 
 
 def test_template_headers_and_message_id(live: LiveServer) -> None:
@@ -120,8 +128,15 @@ def test_basic_auth(live: LiveServer) -> None:
         good = Setup(live, fake, {"password": fake.password}, auth="basic", username=fake.username)
         msg = good.send()
         assert good.api.wait_status(msg["sid"], {"sent", *FINAL})["status"] == "sent"
-        bad = Setup(live, fake, {"password": "nope"}, auth="basic", username=fake.username)
-        bad_msg = bad.api.send(To="+14155550100", From="+14155550111", Body="x")
+        bad = Setup(
+            live,
+            fake,
+            {"password": "nope"},
+            number="+14155550112",
+            auth="basic",
+            username=fake.username,
+        )
+        bad_msg = bad.send("x")
         final = bad.api.wait_status(bad_msg["sid"], FINAL)
         assert (final["status"], final["error_code"]) == ("failed", 30008)
         assert "HTTP 401" in final["error_message"] and "unauthorized" in final["error_message"]
@@ -269,7 +284,7 @@ def test_test_call_shows_masked_request_and_the_response(live: LiveServer) -> No
         )
         assert result["ok"] is True
         headers = result["request"]["headers"]
-        assert headers["X-Api-Key"] == "••••3456" and headers["X-Plain"] == "visible"
+        assert headers["X-Api-Key"] == "••••" and headers["X-Plain"] == "visible"
         assert headers["Authorization"].startswith("••••")
         assert "key-123456" not in json.dumps(result)
         assert result["request"]["payload"]["to"] == "+14155550177"
@@ -298,3 +313,64 @@ def test_inbound_json_mapping(live: LiveServer) -> None:
         wait_until(lambda: len(setup.api.inbound_messages()) == 1)
         (stored,) = setup.api.inbound_messages()
         assert stored["body"] == "reply from a phone" and stored["from"] == "+14155550100"
+
+
+def test_masked_document_posted_back_keeps_nested_and_header_secrets(live: LiveServer) -> None:
+    """issue 11 §4 a, d: GET, POST the masked document back, Test: the provider still gets
+    the original secrets (the mask was stored, and the Test was a 500)."""
+    with fake_json_api() as fake:
+        setup = Setup(
+            live,
+            fake,
+            {"headers": {"X-Api-Key": "key-123456"}},
+            headers={"X-Plain": "visible", "Authorization": "Bearer plain-settings-token"},
+        )
+        sid = setup.integration["sid"]
+        shown = setup.api.request("GET", f"/v1/Integrations/{sid}").json()
+        assert shown["secrets"] == {"headers": {"X-Api-Key": "••••"}}
+        assert shown["settings"]["headers"] == {"X-Plain": "visible", "Authorization": "••••oken"}
+        assert "plain-settings-token" not in json.dumps(shown)
+        updated = setup.api.post(
+            f"/v1/Integrations/{sid}",
+            FriendlyName="renamed",
+            Settings=shown["settings"],
+            Secrets=shown["secrets"],
+        )
+        assert updated["secrets"] == shown["secrets"]
+        result = setup.api.post(f"/v1/Integrations/{sid}/Test", To="+14155550177", Body="t")
+        assert result["ok"] is True, result
+        assert result["request"]["headers"]["Authorization"] == "••••oken"
+        ((sent_headers, _),) = fake.received
+        assert sent_headers["x-api-key"] == "key-123456"
+        assert sent_headers["authorization"] == "Bearer plain-settings-token"
+        assert sent_headers["x-plain"] == "visible"
+        r = setup.api.request(
+            "POST", f"/v1/Integrations/{sid}", json={"Secrets": {"headers": {"X-New": "••••"}}}
+        )
+        assert r.status_code == 400 and "'Secrets.headers.X-New'" in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("where", "headers", "field"),
+    [
+        ("Secrets", {"X-Api-Key": "clé-123"}, "Secrets.headers.X-Api-Key"),
+        ("Secrets", {"X-Api-Key": "a\nb"}, "Secrets.headers.X-Api-Key"),
+        ("Settings", {"X-Plain": "••••"}, "Settings.headers.X-Plain"),
+        ("Settings", {"Bad Name": "v"}, "Settings.headers"),
+    ],
+)
+def test_headers_that_cannot_be_sent_are_refused_when_saved(
+    live: LiveServer, where: str, headers: dict[str, str], field: str
+) -> None:
+    """issue 11 §4 a: a non-ASCII header value (a stored mask was one) was accepted and the
+    integration's Test, like every hand-over, then failed with a 500 (UnicodeEncodeError)."""
+    api = Api(live)
+    settings = {"url": "http://127.0.0.1:9/sms", "payload_template": TEMPLATE}
+    body: dict[str, Any] = {"FriendlyName": "h", "Type": "http", "Settings": settings}
+    if where == "Settings":
+        body["Settings"] = {**settings, "headers": headers}
+    else:
+        body["Secrets"] = {"headers": headers}
+    r = api.request("POST", "/v1/Integrations", json=body)
+    assert r.status_code == 400, r.text
+    assert f"'{field}'" in r.json()["message"]

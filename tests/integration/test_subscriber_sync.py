@@ -314,3 +314,64 @@ def test_service_scoped_sync(ctx: Ctx) -> None:
     r = ctx.upload(f"phone numbers\n{B}\n".encode(), MessagingServiceSid=svc, Strict="true")
     assert r.status_code == 201 and r.json()["counts"]["removed"] == 1
     assert ctx.state(A, svc) == "unsubscribed" and ctx.state(B, svc) == "subscribed"
+
+
+def test_consent_settings_show_the_require_opt_in_in_effect_and_why(ctx: Ctx) -> None:
+    """issue 11 §6: GET /v1/Consent/Settings said null after a sync had silently switched
+    require-opt-in on (numbers never seen were then refused)."""
+    svc = httpx.post(
+        f"{ctx.server.url}/v1/Services", data={"FriendlyName": "s"}, auth=ctx.auth
+    ).json()["sid"]
+
+    def settings(**params: str) -> dict[str, Any]:
+        r = httpx.get(f"{ctx.server.url}/v1/Consent/Settings", params=params, auth=ctx.auth)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return {k: body[k] for k in body if k.startswith("require_opt_in")}
+
+    off = {
+        "require_opt_in": False,
+        "require_opt_in_source": "default",
+        "require_opt_in_setting": None,
+    }
+    assert settings() == off and settings(MessagingServiceSid=svc) == off
+    ctx.cli_sync(ctx.csv("a.csv", f"phone numbers\n{A}\n"))
+    on = {
+        "require_opt_in": True,
+        "require_opt_in_source": "subscriber_sync",
+        "require_opt_in_setting": None,
+    }
+    assert settings() == on and settings(MessagingServiceSid=svc) == on
+    assert ctx.send(B).json()["code"] == 21610  # what the settings say is what a send meets
+    r = httpx.post(
+        f"{ctx.server.url}/v1/Consent/Settings",
+        data={"RequireOptIn": "false", "MessagingServiceSid": svc},
+        auth=ctx.auth,
+    )
+    assert r.json()["require_opt_in"] is False and r.json()["require_opt_in_source"] == "service"
+    assert settings() == on
+    assert ctx.send(B, MessagingServiceSid=svc).status_code == 201
+    httpx.post(
+        f"{ctx.server.url}/v1/Consent/Settings", data={"RequireOptIn": "false"}, auth=ctx.auth
+    )
+    assert settings() == {
+        "require_opt_in": False,
+        "require_opt_in_source": "account",
+        "require_opt_in_setting": False,
+    }
+
+
+def test_sync_help_agrees_with_consent_md_about_numbers_never_seen() -> None:
+    """issue 11 §6: the help said everyone not in the file becomes unsubscribed; consent.md
+    says numbers never seen stay unknown (and are refused once opt-in is required)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "textwire", "subscribers", "sync", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    text = " ".join(out.stdout.split())
+    assert "everyone else: unsubscribed" not in text
+    assert "never seen stay unknown" in text and "refused" in text
+    doc = " ".join((Path(__file__).parents[2] / "docs" / "consent.md").read_text().split())
+    assert "never seen stay unknown" in doc

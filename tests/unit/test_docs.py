@@ -136,3 +136,27 @@ def test_relative_links_resolve(page: Path) -> None:
         if not (page.parent / target.split("#")[0]).exists():
             broken.append(target)
     assert not broken, f"{page.name} links to missing files: {broken}"
+
+
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+
+def test_api_md_counts_its_parts_right() -> None:
+    """issue 11 §6: api.md said "three parts" and listed five."""
+    text = read(DOCS / "api.md")
+    intro = text.split("## All routes")[0]
+    match = re.search(r"It has (\w+) parts:\n\n((?:- .*\n(?:  .*\n)*)+)", intro)
+    assert match is not None
+    bullets = [line for line in match.group(2).splitlines() if line.startswith("- ")]
+    assert NUMBER_WORDS[match.group(1)] == len(bullets)
+
+
+def test_api_md_says_one_thing_about_cancel_callbacks_and_redaction() -> None:
+    """issue 11 §6: api.md said both that a cancel sends a `canceled` status callback and that
+    it sends none, and both that a queued message cannot be redacted and that any can. The
+    code sends the callback (test_messages_api) and refuses redacting a queued message."""
+    text = " ".join(read(DOCS / "api.md").split())
+    assert "an event and a `canceled` status callback" in text
+    assert "sends no status callback" not in text
+    assert "cannot be redacted (20409)" in text
+    assert "accepted in any status" not in text

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from textwire.errors import TextwireError
-from textwire.providers.common import check_json_path, json_path, masked
+from textwire.providers.common import check_json_path, json_path
 from textwire.providers.http_json import TemplateError, check_template, render
+from textwire.providers.masking import masked
 
 TEMPLATE = '{"to": "${to}", "text": "${body}", "n": "${contact.first_name}"}'
 
@@ -42,7 +43,8 @@ def test_json_paths() -> None:
 
 
 def test_masked_keeps_only_the_last_four_characters() -> None:
-    assert masked({"token": "abcdef123456", "headers": {"X-Key": "k-9876"}}) == {
-        "token": "••••3456",
-        "headers": {"X-Key": "••••9876"},
+    """Of a long secret; nothing of a short one (issue 11 §4 b)."""
+    assert masked({"token": "abcdef1234567890abcd", "headers": {"X-Key": "k-9876"}}) == {
+        "token": "••••abcd",
+        "headers": {"X-Key": "••••"},
     }

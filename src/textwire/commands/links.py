@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from textwire import tables as t
+from textwire.commands import filters
 from textwire.config import Settings
 from textwire.links import analytics
 from textwire.runtime import open_runtime
@@ -44,17 +45,29 @@ async def _stats(
 
 @links_app.command("stats")
 def stats_command(
-    link: str | None = typer.Option(None, "--link", help="A slug (Ab3dE9x)."),
-    message: str | None = typer.Option(None, "--message", help="A message SID (SM…)."),
-    to: str | None = typer.Option(None, "--to", help="A recipient, E.164."),
-    service: str | None = typer.Option(None, "--service", help="A messaging service (MG…)."),
-    campaign: str | None = typer.Option(None, "--campaign", help="A campaign (CA…)."),
-    account: str | None = typer.Option(None, "--account", help="Account SID (if several)."),
+    link: str | None = typer.Option(
+        None, "--link", help="A slug (Ab3dE9x).", callback=filters.slug
+    ),
+    message: str | None = typer.Option(
+        None, "--message", help="A message SID (SM…).", callback=filters.message_sid
+    ),
+    to: str | None = typer.Option(None, "--to", help="A recipient, E.164.", callback=filters.phone),
+    service: str | None = typer.Option(
+        None, "--service", help="A messaging service (MG…).", callback=filters.service_sid
+    ),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign (CA…).", callback=filters.campaign_sid
+    ),
+    account: str | None = typer.Option(
+        None, "--account", help="Account SID (if several).", callback=filters.account_sid
+    ),
     include_bots: bool = typer.Option(False, "--include-bots", help="Count bots and previews."),
     as_json: bool = typer.Option(False, "--json", help="Print the API's JSON."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory."),
 ) -> None:
-    """Clicks, unique clicks, devices, OS, browsers and click-through rate."""
+    """Clicks, unique clicks, devices, OS, browsers and click-through rate: of the account, or
+    of one link, message, recipient, service or campaign."""
+    filters.at_most_one(link=link, message=message, to=to, service=service, campaign=campaign)
     settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
     scope_args: dict[str, str | None] = {
         "slug": link,

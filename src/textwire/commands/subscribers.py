@@ -54,7 +54,13 @@ def sync_command(
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory."),
 ) -> None:
-    """Replace the subscribed set with the numbers in FILE (everyone else: unsubscribed)."""
+    """Replace the subscribed set with the numbers in FILE.
+
+    Numbers subscribed before and not in FILE become unsubscribed; numbers never seen stay
+    unknown. Once a scope has a synced list it requires opt-in (unless RequireOptIn is set
+    explicitly), so sends to unknown numbers are refused with 21610 unless transactional.
+    A texted STOP always stands. See docs/consent.md.
+    """
     from textwire.cli import resolve_account, run_with_runtime, settings_for
 
     if not file.is_file():

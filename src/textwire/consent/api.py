@@ -21,7 +21,7 @@ from textwire.consent import contacts, declared
 from textwire.consent import tables as ct
 from textwire.consent.identifiers import Identifier, IdentifierError, parse_identifier
 from textwire.consent.keywords import KeywordConfig, KeywordConfigError
-from textwire.consent.state import ACCOUNT_SCOPE, record
+from textwire.consent.state import ACCOUNT_SCOPE, record, scopes_for
 from textwire.consent.sync import SyncRequest, run_resource, sync_subscribers
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.runtime import Runtime
@@ -449,11 +449,18 @@ async def reset_keywords(service: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _settings_body(account: str, scope: str, row: Any) -> dict[str, Any]:
+async def _settings_body(rt: Runtime, account: str, scope: str, row: Any) -> dict[str, Any]:
+    """The scope's stored setting and, worked out as a send's check does, the rule in effect:
+    a first subscriber sync switches require-opt-in on without a stored setting."""
+    rt.consent.invalidate(account)  # the rule as of now, not as of the cache's last load
+    snap = await rt.consent.account(account)
+    required, source = snap.opt_in_rule(scopes_for(scope or None))
     return {
         "account_sid": account,
         "messaging_service_sid": scope or None,
-        "require_opt_in": row.require_opt_in if row is not None else None,
+        "require_opt_in": required,
+        "require_opt_in_source": source,
+        "require_opt_in_setting": row.require_opt_in if row is not None else None,
     }
 
 
@@ -466,7 +473,7 @@ async def get_settings(request: Request) -> JSONResponse:
     )
     async with rt.db.read() as conn:
         row = await _settings_row(conn, account, scope)
-    return JSONResponse(_settings_body(account, scope, row))
+    return JSONResponse(await _settings_body(rt, account, scope, row))
 
 
 @router.post("/v1/Consent/Settings", **declared.set_settings)
@@ -483,8 +490,7 @@ async def set_settings(request: Request) -> JSONResponse:
     async with rt.db.write() as conn:
         await _save_settings(conn, rt, account, scope, require_opt_in=require)
         row = await _settings_row(conn, account, scope)
-    rt.consent.invalidate(account)
-    return JSONResponse(_settings_body(account, scope, row))
+    return JSONResponse(await _settings_body(rt, account, scope, row))
 
 
 @router.get("/v1/Consent/Refusals", **declared.list_refusals)

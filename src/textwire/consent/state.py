@@ -43,6 +43,7 @@ Status = Literal["subscribed", "unsubscribed", "unknown"]
 Source = Literal["api", "sync", "keyword", "import", "identify"]
 Refusal = Literal["unsubscribed", "unknown"]
 ACCOUNT_SCOPE = ""
+OptInSource = Literal["service", "account", "subscriber_sync", "default"]
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,20 @@ class AccountConsent:
     loaded_at: float = 0.0
 
     def requires_opt_in(self, scopes: list[str]) -> bool:
-        """The most specific explicit setting, else: does any scope have a synced list."""
+        return self.opt_in_rule(scopes)[0]
+
+    def opt_in_rule(self, scopes: list[str]) -> tuple[bool, OptInSource]:
+        """Whether unknown numbers are refused, and why: the most specific explicit setting
+        (``service`` or ``account``), else ``subscriber_sync`` when any scope has a synced
+        list, else ``default`` (not required)."""
         for scope in reversed(scopes):
             if scope in self.require_opt_in:
-                return self.require_opt_in[scope]
-        return any(scope in self.active for scope in scopes)
+                return self.require_opt_in[
+                    scope
+                ], "account" if scope == ACCOUNT_SCOPE else "service"
+        if any(scope in self.active for scope in scopes):
+            return True, "subscriber_sync"
+        return False, "default"
 
 
 def effective(event: Event | None, active: ActiveSet | None, in_set: bool) -> Status:

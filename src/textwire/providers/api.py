@@ -20,14 +20,13 @@ from textwire.api.params import form_dict, query_params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
-from textwire.providers import declared, http_json, smpp, twilio
+from textwire.providers import declared, http_json, masking, smpp, twilio
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.common import (
     TYPES,
     IntegrationConfig,
     ProviderEnv,
-    masked,
     parse_json_body,
     setting_float,
 )
@@ -58,8 +57,8 @@ def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -
         "account_sid": row["account_sid"],
         "friendly_name": row["friendly_name"],
         "type": row["type"],
-        "settings": settings,
-        "secrets": masked(secrets_),
+        "settings": masking.masked_settings(settings),
+        "secrets": masking.masked(secrets_),
         "inbound_url": inbound if row["type"] in ("twilio", "http", "sandbox") else None,
         "status_callback_url": receipts if row["type"] in ("twilio", "http") else None,
         "health": rt.providers.health(row["sid"]),
@@ -182,8 +181,9 @@ async def create_integration(request: Request) -> JSONResponse:
         account_sid,
         sid,
         kind,
-        params.object("Settings") or {},
-        params.object("Secrets") or {},
+        # Nothing is stored yet, so a mask here stands for nothing and is refused.
+        masking.merge("Settings", {}, params.object("Settings") or {}),
+        masking.merge("Secrets", {}, params.object("Secrets") or {}),
     )
     now = rt.clock.now()
     row = {
@@ -236,20 +236,11 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
     name = params.get("FriendlyName")
     if name is not None and not 1 <= len(name.strip()) <= 64:
         raise invalid("FriendlyName", "must be 1 to 64 characters")
-    settings = dict(row["settings"] or {})
-    for key, value in (params.object("Settings") or {}).items():
-        if value is None:
-            settings.pop(key, None)
-        else:
-            settings[key] = value
-    secret_values = _decrypt(rt, row["secrets_enc"])
-    for key, value in (params.object("Secrets") or {}).items():
-        if isinstance(value, str) and value.startswith("••••"):
-            continue  # the masked value read back: keep the stored secret
-        if value is None:
-            secret_values.pop(key, None)
-        else:
-            secret_values[key] = value
+    # A document read back carries masks: they stand for the stored values (issue 11 §4 a, d).
+    settings = masking.merge("Settings", row["settings"] or {}, params.object("Settings") or {})
+    secret_values = masking.merge(
+        "Secrets", _decrypt(rt, row["secrets_enc"]), params.object("Secrets") or {}
+    )
     settings, secret_values = await _validated(
         rt, account_sid, sid, row["type"], settings, secret_values
     )
@@ -381,11 +372,19 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
 # --- what providers call --------------------------------------------------------------------
 
 
+def _denied() -> TextwireError:
+    """The one answer to a provider endpoint's caller who did not prove who it is: the same
+    for an unknown SID, a wrong signature or token, another account, and a type that takes no
+    posts here, so an unauthenticated caller cannot tell which integration SIDs exist
+    (issue 11 §4 f)."""
+    return TextwireError(20003, "Missing or invalid credentials for this endpoint", status=403)
+
+
 async def _provider_cfg(rt: Runtime, sid: str) -> IntegrationConfig:
     rt.providers.invalidate(sid)
     cfg = await rt.providers.config(sid)
     if cfg is None:
-        raise not_found("Integration", sid)
+        raise _denied()
     return cfg
 
 
@@ -398,12 +397,15 @@ def _twilio_form(
     rt: Runtime, request: Request, cfg: IntegrationConfig, raw: bytes
 ) -> dict[str, str]:
     """The form Twilio posted, once its X-Twilio-Signature checks out (403 otherwise)."""
-    params = form_dict(raw)
+    try:
+        params = form_dict(raw)
+    except TextwireError:
+        raise _denied() from None  # no signature can cover it: Twilio never sends one
     signature = request.headers.get("x-twilio-signature")
     if not twilio.signature_valid(
         cfg.secrets["auth_token"], _public_url(rt, request), params, signature
     ):
-        raise TextwireError(20003, "Missing or invalid X-Twilio-Signature", status=403)
+        raise _denied()
     return params
 
 
@@ -411,16 +413,16 @@ def _check_token(cfg: IntegrationConfig, request: Request) -> None:
     expected = str(cfg.settings.get("callback_token") or "")
     given = query_params(request).get("Token") or request.headers.get("x-textwire-token") or ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise TextwireError(20003, "Missing or invalid Token for this integration", status=403)
+        raise _denied()
 
 
 @router.post("/v1/Inbound/{sid}", **declared.inbound)
 async def inbound(sid: str, request: Request) -> Response:
     rt = runtime(request)
+    raw = await read_body(request)  # first: a too-large body is refused alike for every SID
     cfg = await _provider_cfg(rt, sid)
     sink = rt.providers.sink
     assert sink is not None
-    raw = await read_body(request)
     if cfg.type == "twilio":
         params = _twilio_form(rt, request, cfg, raw)
         count = params.get("NumMedia") or "0"
@@ -438,24 +440,30 @@ async def inbound(sid: str, request: Request) -> Response:
         )
         return JSONResponse({"sid": message_sid})
     if cfg.type == "sandbox":
-        _rt, account_sid = await account_of(request)
+        try:
+            _rt, account_sid = await account_of(request)
+        except TextwireError:
+            raise _denied() from None
         if account_sid != cfg.account_sid:
-            raise not_found("Integration", sid)
-        params = form_dict(raw)
+            raise _denied()
+        try:
+            params = form_dict(raw)
+        except TextwireError:
+            raise _denied() from None
         if not params.get("From") or not params.get("To"):
             raise invalid("From" if not params.get("From") else "To", "is required")
         message_sid = await sink.inbound(sid, twilio.inbound_from_webhook(params, []))
         return JSONResponse({"sid": message_sid})
-    raise TextwireError(20001, "SMPP integrations receive inbound messages over their bind")
+    raise _denied()  # SMPP: inbound messages come over the bind, never here
 
 
 @router.post("/v1/Receipts/{sid}", **declared.receipts)
 async def receipts(sid: str, request: Request) -> Response:
     rt = runtime(request)
+    raw = await read_body(request)  # first: a too-large body is refused alike for every SID
     cfg = await _provider_cfg(rt, sid)
     sink = rt.providers.sink
     assert sink is not None
-    raw = await read_body(request)
     if cfg.type == "twilio":
         receipt = twilio.receipt_from_callback(_twilio_form(rt, request, cfg, raw))
     elif cfg.type == "http":
@@ -464,7 +472,7 @@ async def receipts(sid: str, request: Request) -> Response:
             cfg.settings, parse_json_body(raw), query_params(request).get("MessageSid")
         )
     else:
-        raise TextwireError(20001, f"{cfg.type} integrations do not post receipts here")
+        raise _denied()  # sandbox and SMPP integrations post no receipts here
     if receipt is not None:
         await sink.receipts(sid, [receipt])
     return Response(status_code=200)

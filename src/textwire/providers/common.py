@@ -13,7 +13,6 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from textwire import jsonsafe
-from textwire.crypto import mask
 from textwire.egress import ClientFactory
 from textwire.errors import TextwireError, invalid
 from textwire.providers.base import OutboundMessage, SendResult
@@ -234,19 +233,6 @@ def check_known(values: Mapping[str, Any], known: Sequence[str], where: str) -> 
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise invalid(f"{where}.{unknown[0]}", f"is not a setting; known: {', '.join(known)}")
-
-
-def masked(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Secrets as an API may show them: every string value masked, nesting kept."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            out[key] = masked(value)
-        elif isinstance(value, str):
-            out[key] = mask(value)
-        else:
-            out[key] = value
-    return out
 
 
 # --- JSON paths ----------------------------------------------------------------------------

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from textwire import jsonsafe
-from textwire.crypto import mask
 from textwire.egress import DestinationRefused
 from textwire.errors import invalid
+from textwire.providers import masking
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.providers.common import (
     Health,
@@ -181,6 +181,24 @@ def _receipt_values(settings: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]{0,8192}")
+
+
+def _headers(values: Mapping[str, Any], where: str) -> dict[str, str]:
+    """Header names as HTTP tokens and values of visible ASCII: anything else cannot be sent
+    (httpx raised UnicodeEncodeError, a 500, at the Test or at every hand-over)."""
+    headers = setting_map(values, "headers", where=where)
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise invalid(f"{where}.headers", f"{name!r} is not a valid HTTP header name")
+        if not _HEADER_VALUE.fullmatch(value):
+            raise invalid(
+                f"{where}.headers.{name}", "must be visible ASCII characters, at most 8192"
+            )
+    return headers
+
+
 def validate(
     settings: Mapping[str, Any], secrets: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -201,7 +219,7 @@ def validate(
     out: dict[str, Any] = {
         "url": setting_url(settings, "url", required=True),
         "method": method,
-        "headers": setting_map(settings, "headers"),
+        "headers": _headers(settings, "Settings"),
         "identifier_type": identifier,
         "auth": auth,
         "payload_template": check_template(template),
@@ -222,7 +240,7 @@ def validate(
         raise invalid("Settings.retry_statuses", "must be a list of HTTP statuses 400-599")
     out["retry_statuses"] = sorted(set(statuses))
     clean_secrets: dict[str, Any] = {}
-    secret_headers = setting_map(secrets, "headers", where="Secrets")
+    secret_headers = _headers(secrets, "Secrets")
     if secret_headers:
         clean_secrets["headers"] = secret_headers
     clash = sorted(set(out["headers"]) & set(secret_headers))
@@ -379,8 +397,7 @@ class HttpJsonProvider:
         return headers
 
     def masked_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        secret = set(self.secrets.get("headers", {})) | {"Authorization"}
-        return {k: (mask(v) or "") if k in secret else v for k, v in headers.items()}
+        return masking.masked_headers(headers, frozenset(self.secrets.get("headers", {})))
 
     # --- sending ----------------------------------------------------------------------------
 

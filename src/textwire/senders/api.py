@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from textwire import jsonsafe
 from textwire import tables as t
@@ -16,7 +17,7 @@ from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
-from textwire.phone import DEFAULT_MPS, InvalidOriginator, classify_originator
+from textwire.phone import DEFAULT_MPS, InvalidOriginator, Originator, classify_originator
 from textwire.runtime import Runtime
 from textwire.senders import declared, sticky
 
@@ -70,6 +71,27 @@ def _capabilities(params: Params, kind: str) -> list[str]:
     return sorted(set(caps), key=CAPABILITIES.index)
 
 
+def owner_key(orig: Originator) -> str | None:
+    """What one account at most may own (senders.md, "One owner per number"): a phone number
+    by its E.164 value, a short code by country and code (short codes are national); None for
+    an alphanumeric ID, which cannot receive and so may be shared."""
+    if orig.kind == "alphanumeric":
+        return None
+    if orig.kind == "short_code":
+        return f"{orig.country or ''}:{orig.value}"
+    return orig.value
+
+
+def _taken(field: str, value: str, here: bool) -> TextwireError:
+    if here:
+        return TextwireError(20409, f"Sender {value} already exists in this account")
+    return TextwireError(
+        20409,
+        f"Invalid parameter '{field}': {value} is registered to another account; a phone "
+        "number or short code has one owning account",
+    )
+
+
 async def create_sender_row(
     rt: Runtime,
     account_sid: str,
@@ -104,7 +126,27 @@ async def create_sender_row(
         "friendly_name": (params.get("FriendlyName") or orig.value)[:64],
         "date_created": now,
         "date_updated": now,
+        "owner_key": owner_key(orig),
     }
+    try:
+        await _insert_sender(rt, account_sid, row, value_key, service_sid)
+    except IntegrityError:
+        # Two registrations raced past the checks below: the unique indexes let one win.
+        async with rt.db.read() as conn:
+            here = await conn.scalar(
+                select(func.count())
+                .select_from(t.senders)
+                .where(t.senders.c.account_sid == account_sid, t.senders.c.value == orig.value)
+            )
+        raise _taken(value_key, orig.value, bool(here)) from None
+    rt.directory.invalidate(account_sid)
+    return row
+
+
+async def _insert_sender(
+    rt: Runtime, account_sid: str, row: dict[str, Any], value_key: str, service_sid: str | None
+) -> None:
+    integration = row["integration_sid"]
     async with rt.db.write() as conn:
         known = await conn.scalar(
             select(func.count())
@@ -118,15 +160,21 @@ async def create_sender_row(
         taken = await conn.scalar(
             select(func.count())
             .select_from(t.senders)
-            .where(t.senders.c.account_sid == account_sid, t.senders.c.value == orig.value)
+            .where(t.senders.c.account_sid == account_sid, t.senders.c.value == row["value"])
         )
         if taken:
-            raise TextwireError(20409, f"Sender {orig.value} already exists in this account")
+            raise _taken(value_key, row["value"], True)
+        if row["owner_key"] is not None:
+            owned = await conn.scalar(
+                select(func.count())
+                .select_from(t.senders)
+                .where(t.senders.c.owner_key == row["owner_key"])
+            )
+            if owned:
+                raise _taken(value_key, row["value"], False)
         await conn.execute(insert(t.senders).values(**row))
         if service_sid is not None:
-            await sticky.remap_country(conn, service_sid, orig.country)
-    rt.directory.invalidate(account_sid)
-    return row
+            await sticky.remap_country(conn, service_sid, row["country"])
 
 
 @router.post("/v1/Senders", status_code=201, **declared.create_sender)

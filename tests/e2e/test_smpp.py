@@ -47,16 +47,24 @@ def smpp_settings(peer: Smsc, **extra: Any) -> dict[str, Any]:
 
 
 class Setup:
-    def __init__(self, live: LiveServer, peer: Smsc, password: str = PASSWORD, **extra: Any):
+    def __init__(
+        self,
+        live: LiveServer,
+        peer: Smsc,
+        password: str = PASSWORD,
+        number: str = "+14155550111",
+        **extra: Any,
+    ):
         self.api = Api(live)
+        self.number = number
         self.peer = peer
         self.integration = self.api.integration(
             "smpp", smpp_settings(peer, **extra), {"password": password}, name="SMSC"
         )
-        self.sender = self.api.sender("+14155550111", self.integration["sid"])
+        self.sender = self.api.sender(number, self.integration["sid"])
 
     def send(self, body: str, to: str = "+14155550100") -> dict[str, Any]:
-        return self.api.send(To=to, From="+14155550111", Body=body)
+        return self.api.send(To=to, From=self.number, Body=body)
 
 
 @pytest.fixture
@@ -168,7 +176,7 @@ def test_wrong_password_is_reported_and_messages_wait(live: LiveServer, peer: Sm
 
     wait_until(waiting)
     assert peer.count("submit_sm") == 0
-    good = Setup(live, peer)
+    good = Setup(live, peer, number="+14155550112")  # a number has one owning account
     assert good.api.post(f"/v1/Integrations/{good.integration['sid']}/Test")["ok"] is True
 
 

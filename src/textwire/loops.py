@@ -75,6 +75,25 @@ class LoopRegistry:
             if s.state == "failed" or (s.state == "stopped" and not self.stopping)
         ]
 
+    def failing(self, name: str, exc: BaseException) -> None:
+        """A loop that retries its own steps (the dispatch worker retries a failed tick at
+        once: a lock timeout must not cost a backoff) reports each failed step here, so a
+        probe sees a loop that runs but gets nothing done. Unknown names are ignored: a loop
+        run outside a supervisor (a test, a bench) has nobody to report to."""
+        status = self._loops.get(name)
+        if status is None or status.state == "stopped":
+            return
+        status.failures += 1
+        status.last_error, status.last_error_at = type(exc).__name__, time.time()
+        if status.state != "failed":
+            self._enter(status, "failed")
+
+    def recovered(self, name: str) -> None:
+        """A step of a loop that reported ``failing`` went through again."""
+        status = self._loops.get(name)
+        if status is not None and status.state == "failed":
+            self._enter(status, "running")
+
     def _enter(self, status: LoopStatus, state: LoopState) -> None:
         status.state = state
         status.since = time.time()

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from textwire.api.app import create_app, probes_app
 from textwire.config import Role, Settings
 from textwire.dispatch.webhooks import WebhookDeliverer
+from textwire.dispatch.worker import LOOP_NAME as WORKER_LOOP
 from textwire.dispatch.worker import Worker, worker_id
 from textwire.http_deadlines import deadline_protocol
 from textwire.links.clicks import ClickRecorder
@@ -161,7 +162,7 @@ async def started(
     try:
         if role in ("all", "worker"):
             owner = worker_id()
-            running.supervise("worker", Worker(rt, owner).run)
+            running.supervise(WORKER_LOOP, Worker(rt, owner).run)
             running.supervise("deliverer", WebhookDeliverer(rt, owner).run)
         if role in ("all", "api"):
             server = _http_server(create_app(rt), settings, settings.port)

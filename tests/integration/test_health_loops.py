@@ -94,6 +94,37 @@ def test_healthz_is_503_while_the_deliverer_fails_and_200_once_it_recovers(
         server.stop()
 
 
+def test_healthz_is_503_while_dispatch_ticks_fail_and_200_once_they_go_through(
+    tmp_path: Path, database_url: str
+) -> None:
+    """issue 11 §1b: the worker retries a failed tick itself (it never dies), but a worker
+    whose every tick fails gets nothing done: with the messages table renamed away (a real
+    fault), /healthz is 503 naming the worker; with it back, 200 again."""
+    settings = make_settings(tmp_path / "data", database_url)
+    server = LiveServer(settings).start()
+
+    async def rename(old: str, new: str) -> None:
+        async with server.rt.db.write() as conn:
+            await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    try:
+        assert _health(server.url).status_code == 200
+        server.call(rename("messages", "messages_away"))
+        try:
+            r = _eventually(server, lambda r: r.status_code == 503)
+            body = r.json()
+            assert body["failing"] == ["worker"]
+            worker = body["loops"]["worker"]
+            assert worker["state"] == "failed" and worker["failures"] >= 1
+            assert worker["last_error"] in ("OperationalError", "ProgrammingError")
+        finally:
+            server.call(rename("messages_away", "messages"))
+        r = _eventually(server, lambda r: r.status_code == 200)
+        assert r.json()["loops"]["worker"]["state"] == "running"
+    finally:
+        server.stop()
+
+
 def test_textwire_serve_worker_reports_its_loops_on_the_probes_port(
     tmp_path: Path, database_url: str
 ) -> None:

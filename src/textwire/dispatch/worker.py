@@ -65,6 +65,8 @@ from textwire.senders.selection import NoEligibleSender
 from textwire.senders.tables import sender_leases
 
 log = logging.getLogger("textwire.worker")
+# The name server.py supervises this loop under, which /healthz reports.
+LOOP_NAME = "worker"
 
 PRICE_PER_SEGMENT = 0.0079
 # What a tick reads of a claimed row: what selection, hand-over, status callbacks and the
@@ -226,9 +228,12 @@ class Worker:
                 try:
                     done = await self.tick()
                     done += await self.pump_receipts()
-                except Exception:
+                except Exception as exc:
                     log.exception("dispatch tick failed; retrying")
+                    self.rt.loops.failing(LOOP_NAME, exc)
                     done = 0
+                else:
+                    self.rt.loops.recovered(LOOP_NAME)
                 if done == 0:
                     pause = self.rt.settings.worker_poll_interval
                     if self._next_due is not None:

@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from twilio.rest import Client as TwilioClient
 
 from textwire.accounts import NewAccount, create_account
 from textwire.config import Settings
@@ -231,3 +232,14 @@ def receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.stop()
+
+
+def twilio_client(
+    server: LiveServer, username: str, password: str, account_sid: str | None = None
+) -> TwilioClient:
+    """Twilio's official client, pointed at ``server`` for the v2010 and messaging APIs;
+    ``account_sid`` when the credentials are an API key's."""
+    client = TwilioClient(username=username, password=password, account_sid=account_sid)
+    client.api.base_url = server.url
+    client.messaging.base_url = server.url
+    return client

@@ -62,6 +62,12 @@ def _eventually(server: LiveServer, check: Any, timeout: float = 20) -> httpx.Re
     raise AssertionError(f"healthz never matched: {r.status_code} {r.text}")
 
 
+async def _rename(server: LiveServer, old: str, new: str) -> None:
+    """A real fault for a loop: its table gone from under it (and back)."""
+    async with server.rt.db.write() as conn:
+        await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
 def test_healthz_is_503_while_the_deliverer_fails_and_200_once_it_recovers(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -71,13 +77,9 @@ def test_healthz_is_503_while_the_deliverer_fails_and_200_once_it_recovers(
     settings = make_settings(tmp_path / "data", database_url)
     server = LiveServer(settings).start()
 
-    async def rename(old: str, new: str) -> None:
-        async with server.rt.db.write() as conn:
-            await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
-
     try:
         assert _health(server.url).status_code == 200
-        server.call(rename("webhooks", "webhooks_away"))
+        server.call(_rename(server, "webhooks", "webhooks_away"))
         try:
             r = _eventually(server, lambda r: r.status_code == 503)
             body = r.json()
@@ -87,7 +89,7 @@ def test_healthz_is_503_while_the_deliverer_fails_and_200_once_it_recovers(
             assert deliverer["last_error"] in ("OperationalError", "ProgrammingError")
             assert body["loops"]["worker"]["state"] == "running"
         finally:
-            server.call(rename("webhooks_away", "webhooks"))
+            server.call(_rename(server, "webhooks_away", "webhooks"))
         r = _eventually(server, lambda r: r.status_code == 200)
         assert r.json()["loops"]["deliverer"]["state"] == "running"
     finally:
@@ -103,13 +105,9 @@ def test_healthz_is_503_while_dispatch_ticks_fail_and_200_once_they_go_through(
     settings = make_settings(tmp_path / "data", database_url)
     server = LiveServer(settings).start()
 
-    async def rename(old: str, new: str) -> None:
-        async with server.rt.db.write() as conn:
-            await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
-
     try:
         assert _health(server.url).status_code == 200
-        server.call(rename("messages", "messages_away"))
+        server.call(_rename(server, "messages", "messages_away"))
         try:
             r = _eventually(server, lambda r: r.status_code == 503)
             body = r.json()
@@ -118,7 +116,7 @@ def test_healthz_is_503_while_dispatch_ticks_fail_and_200_once_they_go_through(
             assert worker["state"] == "failed" and worker["failures"] >= 1
             assert worker["last_error"] in ("OperationalError", "ProgrammingError")
         finally:
-            server.call(rename("messages_away", "messages"))
+            server.call(_rename(server, "messages_away", "messages"))
         r = _eventually(server, lambda r: r.status_code == 200)
         assert r.json()["loops"]["worker"]["state"] == "running"
     finally:

@@ -14,18 +14,12 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.integration.test_cli import textwire
-from tests.support import LiveServer
+from tests.support import LiveServer, twilio_client
 from textwire import tables as t
 from textwire.accounts import Authenticator
 from textwire.config import Settings
 
 SENDER = "+14155550111"
-
-
-def twilio_client(server: LiveServer, username: str, password: str, account_sid: str) -> Client:
-    client = Client(username=username, password=password, account_sid=account_sid)
-    client.api.base_url = server.url
-    return client
 
 
 @pytest.fixture

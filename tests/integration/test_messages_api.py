@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.support import LiveServer, Receiver
+from tests.support import LiveServer, Receiver, twilio_client
 from textwire import tables as t
 
 
@@ -21,13 +21,6 @@ from textwire import tables as t
 def account(server: LiveServer) -> Iterator[tuple[str, str]]:
     new = server.new_account("Acme")
     yield new.account_sid, new.auth_token
-
-
-def twilio_client(server: LiveServer, sid: str, token: str) -> Client:
-    client = Client(sid, token)
-    client.api.base_url = server.url
-    client.messaging.base_url = server.url
-    return client
 
 
 @pytest.fixture

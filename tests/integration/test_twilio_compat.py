@@ -17,7 +17,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.support import LiveServer, Receiver
+from tests.support import LiveServer, Receiver, twilio_client
 from textwire import tables as t
 from textwire.accounts import create_api_key
 from textwire.api.app import create_app
@@ -31,13 +31,6 @@ SENDER = "+14155550111"
 def account(server: LiveServer) -> Iterator[tuple[str, str]]:
     new = server.new_account("Acme")
     yield new.account_sid, new.auth_token
-
-
-def twilio_client(server: LiveServer, sid: str, token: str) -> Client:
-    client = Client(sid, token)
-    client.api.base_url = server.url
-    client.messaging.base_url = server.url
-    return client
 
 
 @pytest.fixture

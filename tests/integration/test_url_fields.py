@@ -14,9 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
 
-from tests.support import LiveServer
+from tests.support import LiveServer, twilio_client
 from textwire import tables as t
 from textwire.links import tables as lt
 from textwire.providers import tables as pt
@@ -73,8 +72,7 @@ def test_message_status_callback_is_refused_with_21609(
 ) -> None:
     """issue 11 §1a: Twilio's client sending a bad StatusCallback gets 21609; no message."""
     api.ok("/v1/Senders", Sender="+14155550111")
-    client = Client(*api.auth)
-    client.api.base_url = server.url
+    client = twilio_client(server, *api.auth)
     with pytest.raises(TwilioRestException) as err:
         client.messages.create(
             to="+14155550100", from_="+14155550111", body="hi", status_callback=bad

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.support import LiveServer, LoopThread, make_settings
-from textwire.dispatch.signing import twilio_signature
+from textwire.outbox.signing import twilio_signature
 
 
 def free_port() -> int:

@@ -31,9 +31,9 @@ from starlette.routing import Route
 
 from textwire.accounts import create_account
 from textwire.config import Settings
-from textwire.dispatch.signing import twilio_signature
 from textwire.links import demo as link_demo
 from textwire.messages.status import FINAL
+from textwire.outbox.signing import twilio_signature
 from textwire.server import started
 
 RECIPIENTS = [

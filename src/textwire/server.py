@@ -22,7 +22,6 @@ from starlette.types import ASGIApp
 
 from textwire.api.app import create_app, probes_app
 from textwire.config import Role, Settings
-from textwire.dispatch.webhooks import WebhookDeliverer
 from textwire.dispatch.worker import LOOP_NAME as WORKER_LOOP
 from textwire.dispatch.worker import Worker, worker_id
 from textwire.http_deadlines import deadline_protocol
@@ -30,6 +29,7 @@ from textwire.links.clicks import ClickRecorder
 from textwire.links.listener import RedirectListener
 from textwire.links.redirect import redirector
 from textwire.loops import Body
+from textwire.outbox.deliverer import WebhookDeliverer
 from textwire.runtime import Runtime, open_runtime
 
 log = logging.getLogger("textwire.server")

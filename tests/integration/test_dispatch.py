@@ -267,7 +267,7 @@ def test_validity_period_expiry_fails_with_30036(
 async def _deliver_webhooks(server: LiveServer) -> None:
     import asyncio
 
-    from textwire.dispatch.webhooks import WebhookDeliverer
+    from textwire.outbox.deliverer import WebhookDeliverer
 
     stop = asyncio.Event()
     task = asyncio.create_task(WebhookDeliverer(server.rt, "test").run(stop))

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from tests.links_support import ANDROID, DESKTOP, IPHONE, WHATSAPP, LinkCtx
 from tests.support import LiveServer, Receiver
 from textwire import tables as t
-from textwire.dispatch.signing import textwire_signature
 from textwire.links import tables as lt
+from textwire.outbox.signing import textwire_signature
 from textwire.segments import analyze
 
 SHORT = re.compile(r"(?:https?://)?[\w.:-]+/[2-9A-HJ-NP-Za-km-z]{7}\b")

@@ -29,7 +29,7 @@ from starlette.responses import PlainTextResponse
 from tests.support import LiveServer, Receiver, make_settings
 from textwire import tables as t
 from textwire.config import Settings
-from textwire.dispatch.webhooks import form_webhook_row
+from textwire.outbox.deliverer import form_webhook_row
 from textwire.runtime import open_runtime
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textwire.dispatch.ratelimit import RateLimiter
+from textwire.ratelimit import RateLimiter
 
 
 def _run(

@@ -1,1 +1,1 @@
-"""The dispatch worker, rate limits, delivery receipts and outgoing webhooks."""
+"""The dispatch worker and its sender leases."""

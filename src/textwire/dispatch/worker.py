@@ -49,7 +49,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textwire import segments
 from textwire import tables as t
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
-from textwire.dispatch.ratelimit import RateLimiter
 from textwire.links.tables import links as link_rows
 from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
@@ -57,6 +56,7 @@ from textwire.phone import InvalidPhoneNumber, parse_phone
 from textwire.providers.base import OutboundMessage, SendResult, handover_ref
 from textwire.providers.registry import Route
 from textwire.providers.sandbox import Receipt, SandboxProvider
+from textwire.ratelimit import RateLimiter
 from textwire.runtime import Runtime
 from textwire.senders import sticky
 from textwire.senders.directory import SenderInfo

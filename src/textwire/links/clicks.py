@@ -33,9 +33,9 @@ from sqlalchemy import insert, select
 from textwire import tables as t
 from textwire.accounts import TokenCache
 from textwire.db import Database
-from textwire.dispatch.webhooks import json_webhook_row
 from textwire.links import tables as lt
 from textwire.links.useragent import ClientInfo, UserAgentClassifier
+from textwire.outbox.deliverer import json_webhook_row
 
 log = logging.getLogger("textwire.links.clicks")
 

@@ -21,8 +21,8 @@ from rich.table import Table
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from textwire.dispatch.signing import textwire_signature
 from textwire.links.certs import self_signed
+from textwire.outbox.signing import textwire_signature
 
 DOMAIN: Final = "links.demo.test"
 DEVICES: Final = {

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from textwire.config import Settings
 from textwire.db import Database
-from textwire.dispatch.ratelimit import RateLimiter
 from textwire.errors import TextwireError, invalid
 from textwire.links import slugs
 from textwire.links import tables as lt
 from textwire.links.rewrite import LINK_MODES, LinkMode, UnknownLinkMode, parse_mode, rewrite
+from textwire.ratelimit import RateLimiter
 from textwire.snapshots import SnapshotCache
 
 log = logging.getLogger("textwire.links")

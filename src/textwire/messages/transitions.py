@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
-from textwire.dispatch.webhooks import form_webhook_row, status_callback_params
+from textwire.outbox.deliverer import form_webhook_row, status_callback_params
 from textwire.runtime import Runtime
 
 

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from textwire import jsonsafe
-from textwire.dispatch.signing import twilio_signature
 from textwire.egress import DestinationRefused
 from textwire.errors import invalid
+from textwire.outbox.signing import twilio_signature
 from textwire.providers.base import OutboundMessage, SendResult
 from textwire.providers.common import (
     Health,

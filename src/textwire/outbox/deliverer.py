@@ -32,10 +32,10 @@ from sqlalchemy import bindparam, or_, select, update
 
 from textwire import tables as t
 from textwire.db import Database
-from textwire.dispatch.forms import form_encode
-from textwire.dispatch.signing import textwire_signature, twilio_signature
 from textwire.egress import outgoing_client
 from textwire.messages.serialize import API_VERSION
+from textwire.outbox.forms import form_encode
+from textwire.outbox.signing import textwire_signature, twilio_signature
 from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.webhooks")

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from textwire.dispatch.signing import textwire_signature, twilio_signature
+from textwire.outbox.signing import textwire_signature, twilio_signature
 
 names = st.text(st.characters(min_codepoint=65, max_codepoint=122), min_size=1, max_size=12)
 values = st.text(max_size=40)

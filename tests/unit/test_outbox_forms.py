@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from textwire.dispatch.forms import form_encode
+from textwire.outbox.forms import form_encode
 
 TYPICAL = {
     "MessageSid": "SM0123456789abcdef0123456789abcdef",

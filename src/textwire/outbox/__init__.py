@@ -1,0 +1,1 @@
+"""Outgoing webhooks: their rows, signatures, form bodies and the deliverer."""

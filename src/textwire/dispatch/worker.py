@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
 from textwire import tables as t
+from textwire.backoff import backoff
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
 from textwire.links.tables import links as link_rows
 from textwire.messages.status import AWAITING_RECEIPT
@@ -669,11 +670,11 @@ class Worker:
             return _fail(row, result.error_code or 30008, result.error_message)
         if row["attempts"] >= self.rt.settings.max_send_attempts:
             return _fail(row, 30008, f"Gave up after {row['attempts']} attempts")
-        backoff = min(MAX_BACKOFF, self.rt.settings.retry_base_seconds * 2 ** (row["attempts"] - 1))
+        wait = backoff(row["attempts"], self.rt.settings.retry_base_seconds, MAX_BACKOFF)
         return Change(
             row,
             "queued",
-            values={"next_attempt_at": time.time() + backoff, "lease_until": None},
+            values={"next_attempt_at": time.time() + wait, "lease_until": None},
             callback=False,
         )
 

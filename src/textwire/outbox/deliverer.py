@@ -31,6 +31,7 @@ import httpx
 from sqlalchemy import bindparam, or_, select, update
 
 from textwire import tables as t
+from textwire.backoff import backoff
 from textwire.db import Database
 from textwire.egress import outgoing_client
 from textwire.messages.serialize import API_VERSION
@@ -575,5 +576,5 @@ class WebhookDeliverer:
         )
         if final:
             return Outcome(row.id, "failed", attempts, None, code, error, now)
-        backoff = min(MAX_BACKOFF, self.rt.settings.retry_base_seconds * 2 ** (attempts - 1))
-        return Outcome(row.id, "pending", attempts, time.time() + backoff, code, error, now)
+        wait = backoff(attempts, self.rt.settings.retry_base_seconds, MAX_BACKOFF)
+        return Outcome(row.id, "pending", attempts, time.time() + wait, code, error, now)

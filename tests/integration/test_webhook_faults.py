@@ -29,7 +29,7 @@ from starlette.responses import PlainTextResponse
 from tests.support import LiveServer, Receiver, make_settings
 from textwire import tables as t
 from textwire.config import Settings
-from textwire.outbox.deliverer import form_webhook_row
+from textwire.outbox.rows import WebhookRow, form_webhook_row
 from textwire.runtime import open_runtime
 
 
@@ -92,7 +92,7 @@ class TimedReceiver(Receiver):
         return response
 
 
-def _row(account_sid: str, url: str, n: int, message_sid: str | None = None) -> dict[str, Any]:
+def _row(account_sid: str, url: str, n: int, message_sid: str | None = None) -> WebhookRow:
     return form_webhook_row(
         account_sid=account_sid,
         message_sid=message_sid,
@@ -104,7 +104,7 @@ def _row(account_sid: str, url: str, n: int, message_sid: str | None = None) -> 
     )
 
 
-async def _insert(settings: Settings, rows: list[dict[str, Any]]) -> None:
+async def _insert(settings: Settings, rows: list[WebhookRow]) -> None:
     """Rows written straight into the table, as a textwire from before the URL check did."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     rt = await open_runtime(settings, migrate=False)

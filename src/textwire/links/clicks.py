@@ -35,7 +35,7 @@ from textwire.accounts import TokenCache
 from textwire.db import Database
 from textwire.links import tables as lt
 from textwire.links.useragent import ClientInfo, UserAgentClassifier
-from textwire.outbox.deliverer import json_webhook_row
+from textwire.outbox.rows import WebhookRow, json_webhook_row
 
 log = logging.getLogger("textwire.links.clicks")
 
@@ -326,7 +326,7 @@ class ClickRecorder:
 
     async def _webhooks(
         self, clicks: Sequence[tuple[LinkTarget, PendingClick]]
-    ) -> list[dict[str, Any]]:
+    ) -> list[WebhookRow]:
         """Click events for clicks whose domain has a ``CallbackUrl`` (read fresh per batch)."""
         domain_sids = {target.domain_sid for target, _ in clicks if target.domain_sid}
         if not domain_sids:

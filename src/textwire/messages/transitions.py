@@ -11,7 +11,8 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
-from textwire.outbox.deliverer import form_webhook_row, status_callback_params
+from textwire.messages.callbacks import status_callback_params
+from textwire.outbox.rows import WebhookRow, form_webhook_row
 from textwire.runtime import Runtime
 
 
@@ -36,7 +37,7 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
     # last one wins, then group rows by the columns they set for executemany.
     merged: dict[str, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
-    hooks: list[dict[str, Any]] = []
+    hooks: list[WebhookRow] = []
     counts: Counter[str] = Counter()
     tokens: dict[str, str] = {}
     for ch in changes:

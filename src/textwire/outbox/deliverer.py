@@ -1,10 +1,9 @@
-"""Outgoing webhooks: stored as rows, delivered with retries, signed.
+"""The webhook deliverer: sends the rows ``outbox.rows`` wrote, with retries.
 
-A webhook is written in the same transaction as the change it reports, so a status
-change and its callback are never one without the other. The deliverer claims due rows
-with a lease, POSTs them, and retries timeouts, connection errors, 429 and 5xx with
-exponential backoff; any other 4xx is final, and so is any other error (a URL httpx cannot
-use, a destination refused): such a row fails with its reason and holds up nothing else.
+It claims due rows with a lease, POSTs them, and retries timeouts, connection errors, 429
+and 5xx with exponential backoff; any other 4xx is final, and so is any other error (a URL
+httpx cannot use, a destination refused): such a row fails with its reason and holds up
+nothing else.
 
 Deliveries run side by side with two bounds: ``webhook_concurrency`` in the process and
 ``webhook_per_host_concurrency`` per destination (scheme, host and port), so a receiver
@@ -17,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,15 +32,10 @@ from textwire import tables as t
 from textwire.backoff import backoff
 from textwire.db import Database
 from textwire.egress import outgoing_client
-from textwire.messages.serialize import API_VERSION
-from textwire.outbox.forms import form_encode
-from textwire.outbox.signing import textwire_signature, twilio_signature
 from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.webhooks")
 
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
 MAX_BACKOFF = 600.0
 MAX_ERROR = 500
 # Errors after which the same request may go through another time: the network, the
@@ -62,110 +55,6 @@ does not keep up holds no more of the process's claimed rows than it can use."""
 GIVE_BACK = 1.0
 LEASE_RENEWALS = 3
 """Held rows' leases are renewed this many times per ``lease_seconds``."""
-
-
-def status_callback_params(
-    row: Mapping[str, Any], status: str, error_code: int | None, now: datetime
-) -> dict[str, str]:
-    """Twilio's status callback fields for ``row`` entering ``status``.
-
-    ``From`` is left out while no sender has been chosen (a message that failed in its
-    service's selection, e.g. 21704): Twilio leaves out what it does not know.
-    """
-    params = {
-        "MessageSid": row["sid"],
-        "SmsSid": row["sid"],
-        "AccountSid": row["account_sid"],
-    }
-    if row.get("from_addr"):
-        params["From"] = row["from_addr"]
-    params.update(
-        {
-            "To": row["to_addr"],
-            "MessageStatus": status,
-            "SmsStatus": status,
-            "ApiVersion": API_VERSION,
-        }
-    )
-    if row.get("service_sid"):
-        params["MessagingServiceSid"] = row["service_sid"]
-    if status in ("failed", "undelivered") and error_code is not None:
-        params["ErrorCode"] = str(error_code)
-    if status in ("delivered", "undelivered"):
-        params["RawDlrDoneDate"] = now.strftime("%y%m%d%H%M")
-    return params
-
-
-def form_webhook_row(
-    *,
-    account_sid: str,
-    message_sid: str | None,
-    kind: str,
-    url: str,
-    params: dict[str, str],
-    token: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """A signed, form-encoded webhook ready to insert.
-
-    The signature is computed over exactly the parameters the body carries, and a parameter
-    with an empty value is carried by neither: form parsers disagree on blank values
-    (``parse_qsl`` drops them unless told otherwise; Flask and Django keep them), and a
-    receiver's ``RequestValidator`` signs what its parser gave it. Without blanks, every
-    parser sees the same parameters and every callback validates.
-    """
-    sent = {name: value for name, value in params.items() if value != ""}
-    return {
-        "account_sid": account_sid,
-        "message_sid": message_sid,
-        "kind": kind,
-        "url": url,
-        "method": "POST",
-        "content_type": FORM,
-        "body": form_encode(sent),
-        "headers": {"X-Twilio-Signature": twilio_signature(token, url, sent)},
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": time.time(),
-        "lease_until": None,
-        "last_status_code": None,
-        "last_error": None,
-        "date_created": now,
-        "date_updated": now,
-    }
-
-
-def json_webhook_row(
-    *,
-    account_sid: str,
-    message_sid: str | None,
-    kind: str,
-    url: str,
-    payload: Mapping[str, Any],
-    secret: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """A JSON webhook signed with ``X-Textwire-Signature`` (HMAC-SHA256), ready to insert."""
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    signature = textwire_signature(secret, int(now.timestamp()), body.encode())
-    return {
-        "account_sid": account_sid,
-        "message_sid": message_sid,
-        "kind": kind,
-        "url": url,
-        "method": "POST",
-        "content_type": JSON,
-        "body": body,
-        "headers": {"X-Textwire-Signature": signature},
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": time.time(),
-        "lease_until": None,
-        "last_status_code": None,
-        "last_error": None,
-        "date_created": now,
-        "date_updated": now,
-    }
 
 
 def _retryable(status_code: int | None) -> bool:

@@ -31,7 +31,7 @@ from textwire.ids import new_sid
 from textwire.messages.serialize import API_VERSION
 from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
-from textwire.outbox.deliverer import form_webhook_row
+from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
 from textwire.providers.common import InboundPart, InboundSms, ProviderReceipt
 from textwire.providers.inbound import on_inbound

@@ -163,7 +163,12 @@ async def started(
         if role in ("all", "worker"):
             owner = worker_id()
             running.supervise(WORKER_LOOP, Worker(rt, owner).run)
-            running.supervise("deliverer", WebhookDeliverer(rt, owner).run)
+            running.supervise(
+                "deliverer",
+                WebhookDeliverer(
+                    db=rt.db, settings=rt.settings, clock=rt.clock, metrics=rt.metrics, owner=owner
+                ).run,
+            )
         if role in ("all", "api"):
             server = _http_server(create_app(rt), settings, settings.port)
             running.uvicorn_server = server

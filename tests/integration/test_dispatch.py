@@ -269,8 +269,13 @@ async def _deliver_webhooks(server: LiveServer) -> None:
 
     from textwire.outbox.deliverer import WebhookDeliverer
 
+    rt = server.rt
     stop = asyncio.Event()
-    task = asyncio.create_task(WebhookDeliverer(server.rt, "test").run(stop))
+    task = asyncio.create_task(
+        WebhookDeliverer(
+            db=rt.db, settings=rt.settings, clock=rt.clock, metrics=rt.metrics, owner="test"
+        ).run(stop)
+    )
     await asyncio.sleep(0.5)
     stop.set()
     await task

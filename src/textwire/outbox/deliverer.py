@@ -30,9 +30,11 @@ from sqlalchemy import bindparam, or_, select, update
 
 from textwire import tables as t
 from textwire.backoff import backoff
+from textwire.clock import Clock
+from textwire.config import Settings
 from textwire.db import Database
 from textwire.egress import outgoing_client
-from textwire.runtime import Runtime
+from textwire.metrics import Metrics
 
 log = logging.getLogger("textwire.webhooks")
 
@@ -197,11 +199,17 @@ class WebhookDeliverer:
     flight.
     """
 
-    def __init__(self, rt: Runtime, owner: str):
-        self.rt = rt
+    def __init__(
+        self, *, db: Database, settings: Settings, clock: Clock, metrics: Metrics, owner: str
+    ):
+        # Only what delivering needs, not the runtime: the outbox sits below the domains
+        # the runtime composes.
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
         self.owner = owner
         self._client: httpx.AsyncClient | None = None
-        settings = rt.settings
         self._max_held = settings.webhook_concurrency * 4
         self._per_host = settings.webhook_per_host_concurrency
         self._slots = asyncio.Semaphore(settings.webhook_concurrency)
@@ -212,15 +220,15 @@ class WebhookDeliverer:
         # Messages whose rows were given back, until when: their later rows wait as long,
         # so one message's callbacks still go out in order.
         self._given_back: dict[str, float] = {}
-        self._outcomes = _OutcomeWriter(rt.db)
+        self._outcomes = _OutcomeWriter(db)
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         # A run the supervisor starts again after a failure begins afresh.
         self._failure = None
-        self._outcomes = _OutcomeWriter(self.rt.db)
-        self._client = outgoing_client(self.rt.settings, timeout=self.rt.settings.webhook_timeout)
+        self._outcomes = _OutcomeWriter(self.db)
+        self._client = outgoing_client(self.settings, timeout=self.settings.webhook_timeout)
         writer = asyncio.create_task(self._outcomes.run())
         helpers = [
             asyncio.create_task(self._renew_leases(stop)),
@@ -239,7 +247,7 @@ class WebhookDeliverer:
                 if room > 0 and len(claimed) == room:
                     continue  # more may be due now
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.rt.settings.worker_poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_interval)
                 self._wake.clear()
             await self._finish()
         finally:
@@ -258,7 +266,7 @@ class WebhookDeliverer:
         """On stop: requests in flight end (within their timeout) and are recorded; rows
         still waiting are given back."""
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.rt.settings.webhook_timeout + 1)
+            await asyncio.wait(self._tasks, timeout=self.settings.webhook_timeout + 1)
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -268,19 +276,19 @@ class WebhookDeliverer:
         """Keep the leases of held rows (waiting or in flight) from running out: a row is
         taken over only from a deliverer that stopped renewing, i.e. died."""
         w = t.webhooks
-        every = self.rt.settings.lease_seconds / LEASE_RENEWALS
+        every = self.settings.lease_seconds / LEASE_RENEWALS
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
             ids = list(self._held)
             now = time.time()
             for start in range(0, len(ids), 1000):
-                async with self.rt.db.write() as conn:
+                async with self.db.write() as conn:
                     # Only leases still running: a row whose lease ran out may be another's.
                     await conn.execute(
                         update(w)
                         .where(w.c.id.in_(ids[start : start + 1000]), w.c.lease_until > now)
-                        .values(lease_until=now + self.rt.settings.lease_seconds)
+                        .values(lease_until=now + self.settings.lease_seconds)
                     )
 
     async def _claim(self, limit: int) -> list[Any]:
@@ -296,7 +304,7 @@ class WebhookDeliverer:
             .order_by(w.c.next_attempt_at, w.c.id)
             .limit(limit)
         )
-        async with self.rt.db.read() as conn:
+        async with self.db.read() as conn:
             idle = (
                 await conn.scalar(
                     select(w.c.id)
@@ -311,15 +319,15 @@ class WebhookDeliverer:
             )
         if idle:  # no write transaction (no SQLite write lock) when there is nothing to do
             return []
-        if self.rt.db.skip_locked:
+        if self.db.skip_locked:
             due = due.with_for_update(skip_locked=True)
         stmt = (
             update(w)
             .where(w.c.id.in_(due.scalar_subquery()))
-            .values(lease_until=now + self.rt.settings.lease_seconds)
+            .values(lease_until=now + self.settings.lease_seconds)
             .returning(w)
         )
-        async with self.rt.db.write() as conn:
+        async with self.db.write() as conn:
             return list((await conn.execute(stmt)).all())
 
     def _destination(self, key: str) -> _Destination:
@@ -448,12 +456,12 @@ class WebhookDeliverer:
             error = _reason(exc)
             retryable = False
         attempts = row.attempts + 1
-        now = self.rt.clock.now()
+        now = self.clock.now()
         if error is None:
-            self.rt.metrics.callbacks_sent.labels(row.kind).inc()
+            self.metrics.callbacks_sent.labels(row.kind).inc()
             return Outcome(row.id, "delivered", attempts, None, code, None, now)
-        final = not retryable or attempts >= self.rt.settings.webhook_max_attempts
-        self.rt.metrics.callback_failures.labels(row.kind, str(final).lower()).inc()
+        final = not retryable or attempts >= self.settings.webhook_max_attempts
+        self.metrics.callback_failures.labels(row.kind, str(final).lower()).inc()
         log.warning(
             "webhook delivery failed",
             extra={
@@ -465,5 +473,5 @@ class WebhookDeliverer:
         )
         if final:
             return Outcome(row.id, "failed", attempts, None, code, error, now)
-        wait = backoff(attempts, self.rt.settings.retry_base_seconds, MAX_BACKOFF)
+        wait = backoff(attempts, self.settings.retry_base_seconds, MAX_BACKOFF)
         return Outcome(row.id, "pending", attempts, time.time() + wait, code, error, now)

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.support import PG_URL, LiveServer, PostgresDatabase, Receiver, make_settings
@@ -73,3 +74,26 @@ def hook_receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database of its own, for tests that migrate step by step and so
+    cannot share the session's."""
+    if not PG_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    db = PostgresDatabase(PG_URL)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(f'CREATE DATABASE "{db.name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    try:
+        yield db.url
+    finally:
+        asyncio.run(db.drop())

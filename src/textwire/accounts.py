@@ -6,7 +6,6 @@ encrypted (to sign the callbacks we send, which needs the token itself).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from textwire.crypto import SecretBox, hash_secret, new_token, secret_matches
 from textwire.db import Database
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
+from textwire.snapshots import SnapshotCache
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,14 @@ class NewApiKey:
 class _Credential:
     account_sid: str
     secret_hash: str
-    expires: float
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """What the database held for a username when read: its credential, or None."""
+
+    loaded_at: float
+    credential: _Credential | None
 
 
 SANDBOX_INTEGRATION_NAME = "Sandbox"
@@ -273,52 +280,28 @@ class Authenticator:
     """Checks Basic-auth credentials (account SID + token, or API key SID + secret).
 
     Credentials are cached for a few seconds: every API request authenticates, and a
-    database round trip per request would cost more than the request's own work. A key
-    deleted through this process is ``forget()``-ed at once; other processes stop accepting
-    it when their cache entry expires, within ``TTL``.
+    database round trip per request would cost more than the request's own work. The cache is
+    a ``SnapshotCache`` keyed by username, so when an entry expires under load the requests in
+    flight share one read, and an unknown username is cached as such (a credential-stuffing
+    burst costs one read a name). A key deleted through this process is ``forget()``-ed at
+    once, and a read under way at that moment is handed to its waiters but not cached, as it
+    may have seen the key before; other processes stop accepting it when their entry
+    expires, within ``TTL``.
     """
 
     TTL = 5.0
 
     def __init__(self, db: Database):
         self._db = db
-        self._cache: dict[str, _Credential | None] = {}
-        self._expiry: dict[str, float] = {}
-        # When a cached credential expires under load, the requests in flight share one read.
-        self._loading: dict[str, asyncio.Task[_Credential | None]] = {}
-        # Bumped by forget(): a read that began before a revocation may have seen the revoked
-        # row, so what it found is handed to its waiters but not cached.
-        self._generation = 0
+        self._cache: SnapshotCache[_Lookup] = SnapshotCache(self._read, self.TTL)
 
     def forget(self, username: str) -> None:
         """Drop ``username``'s cached credential: the next request reads the database."""
-        self._generation += 1
-        self._cache.pop(username, None)
-        self._expiry.pop(username, None)
-        self._loading.pop(username, None)
+        self._cache.invalidate(username)
 
-    async def _lookup(self, username: str) -> _Credential | None:
-        now = time.monotonic()
-        if username in self._cache and self._expiry[username] > now:
-            return self._cache[username]
-        task = self._loading.get(username)
-        if task is None:
-            task = asyncio.create_task(self._fetch(username))
-            self._loading[username] = task
-            task.add_done_callback(lambda done: self._loaded(username, done))
-        # Shielded: a caller that goes away must not cancel the read the others wait for.
-        return await asyncio.shield(task)
-
-    def _loaded(self, username: str, task: asyncio.Task[_Credential | None]) -> None:
-        if self._loading.get(username) is task:
-            del self._loading[username]
-        if not task.cancelled():
-            task.exception()  # retrieved here too, in case every waiter went away
-
-    async def _fetch(self, username: str) -> _Credential | None:
-        now = time.monotonic()
-        generation = self._generation
-        cred: _Credential | None = None
+    async def _read(self, username: str) -> _Lookup:
+        # Stamped before the read: the entry expires TTL after what it saw, not after.
+        loaded_at = time.monotonic()
         async with self._db.read() as conn:
             if username.startswith("AC"):
                 row = (
@@ -329,7 +312,7 @@ class Authenticator:
                     )
                 ).first()
                 if row is not None:
-                    cred = _Credential(row.sid, row.auth_token_hash, now + self.TTL)
+                    return _Lookup(loaded_at, _Credential(row.sid, row.auth_token_hash))
             elif username.startswith("SK"):
                 row = (
                     await conn.execute(
@@ -339,19 +322,12 @@ class Authenticator:
                     )
                 ).first()
                 if row is not None:
-                    cred = _Credential(row.account_sid, row.secret_hash, now + self.TTL)
-        if generation != self._generation:
-            return cred
-        if len(self._cache) > 100_000:  # bound memory against credential-stuffing
-            self._cache.clear()
-            self._expiry.clear()
-        self._cache[username] = cred
-        self._expiry[username] = now + self.TTL
-        return cred
+                    return _Lookup(loaded_at, _Credential(row.account_sid, row.secret_hash))
+        return _Lookup(loaded_at, None)
 
     async def authenticate(self, username: str, password: str) -> str | None:
         """The account SID these credentials act for, or None."""
-        cred = await self._lookup(username)
+        cred = (await self._cache.get(username)).credential
         if cred is None or not secret_matches(password, cred.secret_hash):
             return None
         return cred.account_sid

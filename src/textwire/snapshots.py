@@ -16,7 +16,10 @@ from typing import Generic, Protocol, TypeVar
 
 
 class Snapshot(Protocol):
-    loaded_at: float
+    @property
+    def loaded_at(self) -> float:
+        """``time.monotonic()`` when the load began: the snapshot is fresh for ``ttl`` after."""
+        ...
 
 
 S = TypeVar("S", bound=Snapshot)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
@@ -16,7 +14,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.fakes import Api
-from tests.support import PG_URL, LiveServer, PostgresDatabase
+from tests.schemas import OLD_HEADS
+from tests.support import LiveServer
 from textwire import tables as t
 from textwire.config import Settings
 from textwire.db import Database
@@ -89,28 +88,6 @@ def test_a_concurrent_double_register_leaves_exactly_one_owner(live: LiveServer)
     assert len(live.call(owners())) == 1
 
 
-@pytest.fixture
-def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own: the migration test cannot share the session's."""
-    if not PG_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
-    db = PostgresDatabase(PG_URL)
-
-    async def create() -> None:
-        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await conn.execute(f'CREATE DATABASE "{db.name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    try:
-        yield db.url
-    finally:
-        asyncio.run(db.drop())
-
-
 MIGRATION = "0010_sender_owner_unique"
 
 
@@ -123,7 +100,8 @@ def test_the_migration_keeps_existing_duplicates_and_makes_the_oldest_the_owner(
     script = ScriptDirectory.from_config(alembic_config(url))
     parent = script.get_revision(MIGRATION).down_revision
     assert isinstance(parent, str)
-    before = [h for h in script.get_heads() if h != MIGRATION] + [parent]
+    # Where a database made just before this revision stood: every other old head.
+    before = [h for h in OLD_HEADS if h != MIGRATION] + [parent]
 
     async def run() -> tuple[dict[str, str | None], bool]:
         for head in before:

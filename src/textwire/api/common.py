@@ -1,11 +1,13 @@
-"""Helpers shared by the ``/v1`` routes: the runtime, auth, absolute URLs and ``meta`` paging."""
+"""Helpers shared by the ``/v1`` routes: the runtime, auth, absolute URLs, ``meta`` paging
+and the one way a ``/v1`` list reads its page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, RowMapping, Table, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -72,6 +74,40 @@ def v1_page(
             "key": key,
         },
     }
+
+
+async def list_page(
+    rt: Runtime,
+    request: Request,
+    params: Params,
+    *,
+    table: Table,
+    account_sid: str,
+    key: str,
+    path: str,
+    to_resource: Callable[[RowMapping], dict[str, Any]],
+    filters: Sequence[ColumnElement[bool]] = (),
+    order_by: Sequence[ColumnElement[Any]] = (),
+) -> JSONResponse:
+    """One page of a ``/v1`` list: the rows of ``table`` owned by ``account_sid`` that match
+    ``filters``, in ``order_by`` order (oldest first, ``date_created`` then ``sid``, unless
+    given), at ``Page`` of ``PageSize``, each shown by ``to_resource``, in Twilio's v1 body.
+
+    One row past the page is read: whether it exists is whether there is a next page.
+    """
+    page, size = page_args(params)
+    order = order_by or (table.c.date_created, table.c.sid)
+    query = (
+        select(table)
+        .where(table.c.account_sid == account_sid, *filters)
+        .order_by(*order)
+        .offset(page * size)
+        .limit(size + 1)
+    )
+    async with rt.db.read() as conn:
+        rows = list((await conn.execute(query)).mappings())
+    items = [to_resource(r) for r in rows[:size]]
+    return JSONResponse(v1_page(request, key, path, items, page, size, len(rows) > size))
 
 
 async def fetch_owned(

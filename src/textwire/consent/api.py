@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 
 from textwire import jsonsafe
 from textwire.api.auth import authenticate
-from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
+from textwire.api.common import account_of, base_url, list_page, page_args, runtime, v1_page
 from textwire.api.params import Params, query_params, read_body, read_params
 from textwire.consent import contacts, declared
 from textwire.consent import tables as ct
@@ -498,25 +498,24 @@ async def list_refusals(request: Request) -> JSONResponse:
     """Sends the consent check refused with 21610, newest first (``To`` filters)."""
     rt, account = await account_of(request)
     params = await read_params(request)
-    page, size = page_args(params)
     r = ct.consent_refusals
-    query = select(r).where(r.c.account_sid == account)
-    if params.get("To"):
-        query = query.where(r.c.to_addr == params.get("To"))
-    query = query.order_by(r.c.id.desc()).offset(page * size).limit(size + 1)
-    async with rt.db.read() as conn:
-        rows = (await conn.execute(query)).all()
-    items = [
-        {
-            "to": row.to_addr,
-            "messaging_service_sid": row.service_sid,
-            "reason": row.reason,
-            "transactional": row.transactional,
+    to = params.get("To")
+    return await list_page(
+        rt,
+        request,
+        params,
+        table=r,
+        account_sid=account,
+        key="refusals",
+        path="/v1/Consent/Refusals",
+        to_resource=lambda row: {
+            "to": row["to_addr"],
+            "messaging_service_sid": row["service_sid"],
+            "reason": row["reason"],
+            "transactional": row["transactional"],
             "error_code": 21610,
-            "date_created": row.date_created.isoformat(),
-        }
-        for row in rows[:size]
-    ]
-    return JSONResponse(
-        v1_page(request, "refusals", "/v1/Consent/Refusals", items, page, size, len(rows) > size)
+            "date_created": row["date_created"].isoformat(),
+        },
+        filters=[r.c.to_addr == to] if to else [],
+        order_by=[r.c.id.desc()],
     )

@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
-from textwire.api.common import account_of, base_url, page_args, v1_page
+from textwire.api.common import account_of, base_url, list_page, page_args, v1_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
@@ -172,20 +172,15 @@ async def create_domain(request: Request) -> JSONResponse:
 @router.get(f"{ROOT}/Domains", **declared.list_domains)
 async def list_domains(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
-    page, size = page_args(await read_params(request))
-    d = lt.link_domains
-    query = (
-        select(d)
-        .where(d.c.account_sid == account_sid)
-        .order_by(d.c.date_created, d.c.sid)
-        .offset(page * size)
-        .limit(size + 1)
-    )
-    async with rt.db.read() as conn:
-        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-    items = [domain_resource(request, r) for r in rows[:size]]
-    return JSONResponse(
-        v1_page(request, "domains", f"{ROOT}/Domains", items, page, size, len(rows) > size)
+    return await list_page(
+        rt,
+        request,
+        await read_params(request),
+        table=lt.link_domains,
+        account_sid=account_sid,
+        key="domains",
+        path=f"{ROOT}/Domains",
+        to_resource=lambda r: domain_resource(request, dict(r)),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from textwire import egress
 from textwire import tables as t
-from textwire.api.common import account_of, base_url, page_args, runtime, v1_page
+from textwire.api.common import account_of, base_url, list_page, runtime
 from textwire.api.params import form_dict, query_params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
@@ -205,17 +205,18 @@ async def create_integration(request: Request) -> JSONResponse:
 async def list_integrations(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
-    page, size = page_args(params)
     i = t.integrations
-    query = select(i).where(i.c.account_sid == account_sid)
-    if params.get("Type"):
-        query = query.where(i.c.type == params.get("Type"))
-    query = query.order_by(i.c.date_created, i.c.sid).offset(page * size).limit(size + 1)
-    async with rt.db.read() as conn:
-        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-    items = [integration_resource(request, r, _decrypt(rt, r["secrets_enc"])) for r in rows[:size]]
-    return JSONResponse(
-        v1_page(request, "integrations", "/v1/Integrations", items, page, size, len(rows) > size)
+    type_ = params.get("Type")
+    return await list_page(
+        rt,
+        request,
+        params,
+        table=i,
+        account_sid=account_sid,
+        key="integrations",
+        path="/v1/Integrations",
+        to_resource=lambda r: integration_resource(request, r, _decrypt(rt, r["secrets_enc"])),
+        filters=[i.c.type == type_] if type_ else [],
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from textwire import jsonsafe
 from textwire import tables as t
 from textwire.accounts import default_integration_sid
-from textwire.api.common import account_of, base_url, fetch_owned, page_args, v1_page
+from textwire.api.common import account_of, base_url, fetch_owned, list_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
@@ -189,17 +189,18 @@ async def create_sender(request: Request) -> JSONResponse:
 async def list_senders(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
-    page, size = page_args(params)
     s = t.senders
-    query = select(s).where(s.c.account_sid == account_sid)
-    if params.get("Kind"):
-        query = query.where(s.c.kind == params.get("Kind"))
-    query = query.order_by(s.c.date_created, s.c.sid).offset(page * size).limit(size + 1)
-    async with rt.db.read() as conn:
-        rows = list((await conn.execute(query)).mappings())
-    items = [sender_resource(request, r) for r in rows[:size]]
-    return JSONResponse(
-        v1_page(request, "senders", "/v1/Senders", items, page, size, len(rows) > size)
+    kind = params.get("Kind")
+    return await list_page(
+        rt,
+        request,
+        params,
+        table=s,
+        account_sid=account_sid,
+        key="senders",
+        path="/v1/Senders",
+        to_resource=lambda r: sender_resource(request, r),
+        filters=[s.c.kind == kind] if kind else [],
     )
 
 

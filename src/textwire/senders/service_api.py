@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
 from textwire import tables as t
-from textwire.api.common import account_of, base_url, fetch_owned, page_args, v1_page
+from textwire.api.common import account_of, base_url, fetch_owned, list_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
@@ -171,20 +171,16 @@ async def create_service(request: Request) -> JSONResponse:
 @router.get("/v1/Services", **declared.list_services)
 async def list_services(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
-    page, size = page_args(await read_params(request))
-    s = t.services
-    query = (
-        select(s)
-        .where(s.c.account_sid == account_sid)
-        .order_by(s.c.date_created, s.c.sid)
-        .offset(page * size)
-        .limit(size + 1)
+    return await list_page(
+        rt,
+        request,
+        await read_params(request),
+        table=t.services,
+        account_sid=account_sid,
+        key="services",
+        path="/v1/Services",
+        to_resource=lambda r: service_resource(request, r),
     )
-    async with rt.db.read() as conn:
-        rows = list((await conn.execute(query)).mappings())
-    items = [service_resource(request, r) for r in rows[:size]]
-    body = v1_page(request, "services", "/v1/Services", items, page, size, len(rows) > size)
-    return JSONResponse(body)
 
 
 @router.get("/v1/Services/{sid}", **declared.fetch_service)
@@ -312,19 +308,18 @@ async def list_pool(service: str, kind_path: str, request: Request) -> JSONRespo
     _, _, kinds, _, key = _pool_spec(kind_path)
     rt, account_sid = await account_of(request)
     await load_service(rt, account_sid, service)
-    page, size = page_args(await read_params(request))
     s = t.senders
-    query = (
-        _pool_query(account_sid, service, kinds)
-        .order_by(s.c.date_created, s.c.sid)
-        .offset(page * size)
-        .limit(size + 1)
+    return await list_page(
+        rt,
+        request,
+        await read_params(request),
+        table=s,
+        account_sid=account_sid,
+        key=key,
+        path=f"/v1/Services/{service}/{kind_path}",
+        to_resource=lambda r: pool_resource(request, kind_path, r),
+        filters=(s.c.service_sid == service, s.c.kind.in_(kinds)),
     )
-    async with rt.db.read() as conn:
-        rows = list((await conn.execute(query)).mappings())
-    items = [pool_resource(request, kind_path, r) for r in rows[:size]]
-    path = f"/v1/Services/{service}/{kind_path}"
-    return JSONResponse(v1_page(request, key, path, items, page, size, len(rows) > size))
 
 
 async def _pool_member(

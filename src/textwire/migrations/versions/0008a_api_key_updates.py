@@ -4,6 +4,9 @@ Revision ID: 0008_api_key_updates
 Revises: 0001
 
 Existing keys were never updated, so they start with ``date_updated = date_created``.
+
+The file is named 0008a so that no two files share a number (``0008_link_clicks_narrow`` was
+written at the same time); the revision id is unchanged, as databases store it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Account, message, recipient, service and campaign were copied from the link into
 click row; analytics already reach clicks through their links (0007), so the copies only
 made each click row the click writer inserts larger (SQLite micro-benchmark, 20,000-row
 transactions: ~6.0 us a row with the copies, ~4.4 us without).
+
+The file is named 0008b so that no two files share a number (``0008_api_key_updates`` was
+written at the same time); the revision id is unchanged, as databases store it.
 """
 
 from __future__ import annotations

@@ -252,7 +252,12 @@ class FakeJsonApi:
     """A provider's JSON API: ``POST /sms`` answers ``{"data": {"id": ...}}`` or
     ``{"error": {"message": ...}}``; ``POST /oauth/token`` hands out client-credentials
     tokens (``expires_in`` seconds) for the one client it knows. ``auth`` is what /sms
-    demands: ``none``, ``basic`` (user/pass) or ``bearer`` (a live token)."""
+    demands: ``none``, ``basic`` (user/pass) or ``bearer`` (a live token).
+
+    With ``receipts`` on, each accepted message's ``callback`` field (the template's
+    ``${status_callback_url}``) is posted a receipt shortly after: ``{"id", "status":
+    "DELIVRD"}``, or ``"UNDELIV"`` with ``"error": "30003"`` for a ``to`` in ``undelivered``.
+    ``accepted`` holds the documents it answered 202 (``received`` every request)."""
 
     auth: str = "none"
     username: str = "user"
@@ -262,10 +267,13 @@ class FakeJsonApi:
     token_lifetime: int = 3600
     faults: list[Any] = field(default_factory=list)
     received: list[tuple[dict[str, str], Any]] = field(default_factory=list)
+    accepted: list[Any] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)
     id_key: str = "id"
     on_message: Callable[[Any], None] | None = None
+    receipts: bool = False
+    undelivered: set[str] = field(default_factory=set)
     remote: HttpRemote | None = None
 
     def start(self) -> FakeJsonApi:
@@ -335,7 +343,21 @@ class FakeJsonApi:
             return JSONResponse({"error": {"message": f"fault {fault}"}}, status_code=int(fault))
         if self.on_message is not None:
             self.on_message(document)
-        return JSONResponse({"data": {self.id_key: "P" + secrets.token_hex(8)}}, status_code=202)
+        provider_id = "P" + secrets.token_hex(8)
+        self.accepted.append(document)
+        if self.receipts and isinstance(document, dict) and document.get("callback"):
+            asyncio.get_running_loop().create_task(self._report(provider_id, document))
+        return JSONResponse({"data": {self.id_key: provider_id}}, status_code=202)
+
+    async def _report(self, provider_id: str, document: dict[str, Any]) -> None:
+        await asyncio.sleep(0.02)
+        report = {"id": provider_id, "status": "DELIVRD"}
+        if document.get("to") in self.undelivered:
+            report = {"id": provider_id, "status": "UNDELIV", "error": "30003"}
+        async with httpx.AsyncClient() as client:
+            # A server stopped by then (the test is over) is not this fake's fault to report.
+            with contextlib.suppress(httpx.HTTPError):
+                await client.post(str(document["callback"]), json=report)
 
 
 @contextlib.contextmanager

@@ -446,7 +446,7 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
     delivered, with one 'sent' before it, never 'sent' after 'delivered'."""
     from textwire.dispatch.worker import _unless_overtaken, apply_receipts
     from textwire.messages.transitions import Change, record
-    from textwire.providers.sandbox import Receipt
+    from textwire.providers.base import Receipt
 
     settings = make_settings(tmp_path / "data", database_url)
     api = LiveServer(settings, role="api").start()
@@ -460,7 +460,8 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
             async with rt.db.write() as conn:
                 await conn.execute(update(m).where(m.c.sid == msg["sid"]).values(status="sending"))
             async with rt.db.write() as conn:
-                await apply_receipts(conn, rt, [Receipt(msg["sid"], "delivered", None)])
+                receipt = Receipt(status="delivered", message_sid=msg["sid"])
+                await apply_receipts(conn, rt, [receipt])
             async with rt.db.write() as conn:
                 row = dict(
                     (await conn.execute(select(m).where(m.c.sid == msg["sid"]))).mappings().one()

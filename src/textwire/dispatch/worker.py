@@ -26,6 +26,7 @@ import os
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,9 +55,9 @@ from textwire.links.tables import links as link_rows
 from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
 from textwire.phone import InvalidPhoneNumber, parse_phone
-from textwire.providers.base import OutboundMessage, SendResult, handover_ref
+from textwire.providers.base import OutboundMessage, Receipt, SendResult, handover_ref
 from textwire.providers.registry import Route
-from textwire.providers.sandbox import Receipt, SandboxProvider
+from textwire.providers.sandbox import SandboxProvider
 from textwire.ratelimit import RateLimiter
 from textwire.runtime import Runtime
 from textwire.senders import sticky
@@ -700,11 +701,11 @@ class Worker:
         )
         if result.receipt is None:
             return [sent]
-        if result.receipt == "delivered":  # the common case, kept cheap
+        if result.receipt.status == "delivered":  # the common case, kept cheap
             return [sent, Change(row, "delivered", values=sent.values)]
         # The long-code fallback reads the sent attempt's sender and price.
         as_sent = {**row, **sent.values}
-        return [sent, *await _receipt(self.rt, as_sent, result.receipt, result.receipt_error_code)]
+        return [sent, *await _receipt(self.rt, as_sent, result.receipt)]
 
     async def pump_receipts(self) -> int:
         """Apply the sandbox's due delivery receipts; returns how many."""
@@ -718,8 +719,12 @@ class Worker:
         return len(receipts)
 
 
-async def apply_receipts(conn: Any, rt: Runtime, receipts: list[Receipt]) -> None:
-    """Move messages awaiting a receipt to delivered/undelivered; ignore late or repeated ones."""
+async def apply_receipts(conn: Any, rt: Runtime, receipts: Sequence[Receipt]) -> None:
+    """Move messages awaiting a receipt to delivered/undelivered; ignore late or repeated ones.
+
+    Each receipt names its message by SID here (ingest has turned provider references into
+    SIDs already); one that does not is not this function's to place."""
+    receipts = [rc for rc in receipts if rc.message_sid is not None]
     if not receipts:
         return
     m = t.messages
@@ -731,24 +736,22 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: list[Receipt]) -> Non
     }
     changes: list[Change] = []
     for rc in receipts:
-        row = current.get(rc.message_sid)
+        row = current.get(rc.message_sid or "")
         if row is None or row["status"] not in AWAITING_RECEIPT:
             continue
         if row["status"] == "sending":
             # The receipt beat the worker's own record of the hand-over: the message was
             # sent, so say so first; the worker's later 'sent' then finds it moved on.
             changes.append(Change(row, "sent", values={"date_sent": rt.clock.now()}))
-        changes += await _receipt(rt, row, rc.status, rc.error_code)
+        changes += await _receipt(rt, row, rc)
     await record(conn, rt, changes)
 
 
-async def _receipt(
-    rt: Runtime, row: dict[str, Any], status: str, error_code: int | None
-) -> list[Change]:
+async def _receipt(rt: Runtime, row: dict[str, Any], receipt: Receipt) -> list[Change]:
     """A sent message's receipt, and its re-send from a long code when that applies."""
-    changes = [Change(row, status, error_code=error_code, values=_idle())]
-    if status == "undelivered":
-        retry = await _fallback_to_long_code(rt, row, error_code)
+    changes = [Change(row, receipt.status, error_code=receipt.error_code, values=_idle())]
+    if receipt.status == "undelivered":
+        retry = await _fallback_to_long_code(rt, row, receipt.error_code)
         if retry is not None:
             changes.append(retry)
     return changes

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 from typing import Any
@@ -16,40 +15,41 @@ from sqlalchemy import delete, func, insert, select, update
 from textwire import egress
 from textwire import tables as t
 from textwire.api.common import account_of, base_url, list_page, runtime
-from textwire.api.params import form_dict, query_params, read_body, read_params
+from textwire.api.params import query_params, read_body, read_params
 from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
-from textwire.providers import declared, http_json, masking, smpp, twilio
+from textwire.providers import declared, masking
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.common import (
-    TYPES,
     IntegrationConfig,
+    Kind,
     ProviderEnv,
-    parse_json_body,
+    ProviderPost,
+    denied,
     setting_float,
 )
-from textwire.providers.registry import build_connector, callback_base
+from textwire.providers.kinds import TYPES, kind
+from textwire.providers.registry import callback_base
 from textwire.runtime import Runtime
 from textwire.urls import check_url
 
 router = APIRouter()
 
-VALIDATORS = {"twilio": twilio.validate, "http": http_json.validate, "smpp": smpp.validate}
 # Settings every type has; the type's own validator never sees them.
 COMMON = ("backup_integration_sid", "failover_after", "callback_token")
-TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -> dict[str, Any]:
     rt = runtime(request)
     settings = dict(row["settings"] or {})
     token = settings.pop("callback_token", None)
+    of = kind(row["type"])
     base = callback_base(rt.settings)
     inbound = f"{base}/v1/Inbound/{row['sid']}"
     receipts = f"{base}/v1/Receipts/{row['sid']}"
-    if row["type"] == "http" and token:
+    if of.token_in_urls and token:
         inbound += f"?Token={token}"
         receipts += f"?Token={token}"
     return {
@@ -59,8 +59,8 @@ def integration_resource(request: Request, row: Any, secrets_: dict[str, Any]) -
         "type": row["type"],
         "settings": masking.masked_settings(settings),
         "secrets": masking.masked(secrets_),
-        "inbound_url": inbound if row["type"] in ("twilio", "http", "sandbox") else None,
-        "status_callback_url": receipts if row["type"] in ("twilio", "http") else None,
+        "inbound_url": inbound if of.inbound is not None else None,
+        "status_callback_url": receipts if of.receipts is not None else None,
         "health": rt.providers.health(row["sid"]),
         "date_created": iso8601(row["date_created"]),
         "date_updated": iso8601(row["date_updated"]),
@@ -72,21 +72,14 @@ async def _validated(
     rt: Runtime,
     account_sid: str,
     sid: str,
-    kind: str,
+    of: Kind,
     settings: dict[str, Any],
     secret_values: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Settings and secrets as stored, once every rule (and the OAuth2 token URL) agreed."""
+    """Settings and secrets as stored, once every rule (and the kind's live check, such as
+    the OAuth2 token URL) agreed."""
     common = {k: settings.pop(k) for k in COMMON if k in settings}
-    if kind == "sandbox":
-        for where, given in (("Settings", settings), ("Secrets", secret_values)):
-            if given:
-                name = next(iter(given))
-                raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
-        clean: dict[str, Any] = {}
-        clean_secrets: dict[str, Any] = {}
-    else:
-        clean, clean_secrets = VALIDATORS[kind](settings, secret_values)
+    clean, clean_secrets = of.validate(settings, secret_values)
     backup = common.get("backup_integration_sid")
     if backup:
         if backup == sid:
@@ -107,31 +100,11 @@ async def _validated(
             common, "failover_after", low=0, high=86_400, default=30
         )
     clean["callback_token"] = common.get("callback_token") or secrets.token_hex(16)
-    if kind == "http" and clean["auth"] == "oauth2":
-        await _check_oauth(rt, sid, account_sid, clean, clean_secrets)
+    if of.check is not None:
+        now = rt.clock.now()
+        cfg = IntegrationConfig(sid, account_sid, "", of.name, clean, clean_secrets, now)
+        await of.check(cfg, _env(rt))
     return clean, clean_secrets
-
-
-async def _check_oauth(
-    rt: Runtime, sid: str, account_sid: str, settings: dict[str, Any], secret_values: dict[str, Any]
-) -> None:
-    cfg = IntegrationConfig(sid, account_sid, "", "http", settings, secret_values, rt.clock.now())
-    probe = http_json.HttpJsonProvider(cfg, _env(rt))
-    try:
-        await probe.fetch_token()
-    except egress.DestinationRefused as exc:
-        raise invalid("Settings.token_url", str(exc)) from None
-    except http_json.TokenError as exc:
-        # Only the status: the token URL's answer is not ours to repeat (issue 11 §4e).
-        if exc.status is not None:
-            why = f"the token URL did not accept the client credentials (HTTP {exc.status})"
-        elif exc.retryable:
-            why = "the token URL could not be reached"
-        else:
-            why = "the token URL's answer has no access token"
-        raise invalid("Secrets.client_secret", why) from None
-    finally:
-        await probe.close()
 
 
 def _env(rt: Runtime) -> ProviderEnv:
@@ -172,15 +145,15 @@ async def create_integration(request: Request) -> JSONResponse:
     name = (params.get("FriendlyName") or "").strip()
     if not name or len(name) > 64:
         raise invalid("FriendlyName", "is required, 1 to 64 characters")
-    kind = params.get("Type")
-    if kind not in TYPES:
+    type_name = params.get("Type")
+    if type_name not in TYPES:
         raise invalid("Type", f"must be one of {', '.join(TYPES)}")
     sid = new_sid("IN")
     settings, secret_values = await _validated(
         rt,
         account_sid,
         sid,
-        kind,
+        kind(type_name),
         # Nothing is stored yet, so a mask here stands for nothing and is refused.
         masking.merge("Settings", {}, params.object("Settings") or {}),
         masking.merge("Secrets", {}, params.object("Secrets") or {}),
@@ -190,7 +163,7 @@ async def create_integration(request: Request) -> JSONResponse:
         "sid": sid,
         "account_sid": account_sid,
         "friendly_name": name,
-        "type": kind,
+        "type": type_name,
         "settings": settings,
         "secrets_enc": _encrypt(rt, secret_values),
         "date_created": now,
@@ -243,7 +216,7 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
         "Secrets", _decrypt(rt, row["secrets_enc"]), params.object("Secrets") or {}
     )
     settings, secret_values = await _validated(
-        rt, account_sid, sid, row["type"], settings, secret_values
+        rt, account_sid, sid, kind(row["type"]), settings, secret_values
     )
     now = rt.clock.now()
     values = {
@@ -292,43 +265,28 @@ async def test_integration(sid: str, request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
     row = await _load(rt, account_sid, sid)
-    if row["type"] == "sandbox":
-        return JSONResponse({"ok": True, "type": "sandbox"})
     cfg = rt.providers.decode(_Row(row))
-    if cfg.type == "smpp":
-        await _check_smpp_host(rt, cfg)
-    connector = build_connector(cfg, _env(rt))
-    try:
-        if isinstance(connector, http_json.HttpJsonProvider):
-            message = OutboundMessage(
-                sid=new_sid("SM"),
-                account_sid=account_sid,
-                from_addr=params.get("From") or "textwire",
-                to_addr=params.get("To") or "+15005550006",
-                body=params.get("Body") or "textwire test message",
-                num_segments=1,
-                encoding="GSM-7",
-                media_urls=(),
-                sender_sid=None,
-                integration_sid=sid,
-            )
-            result = await connector.test(message)
-        elif isinstance(connector, (twilio.TwilioProvider, smpp.SmppProvider)):
-            result = await connector.test()
-        else:  # pragma: no cover - every type is handled above
-            result = {"ok": False}
-    finally:
-        await connector.close()
+    of = kind(cfg.type)
+    if of.socket is not None:  # not HTTP: checked here, by the rules an HTTP client obeys
+        host, port = of.socket(cfg)
+        try:
+            await egress.check_destination(rt.settings, host, port)
+        except egress.DestinationRefused as exc:
+            raise invalid("Settings.host", str(exc)) from None
+    message = OutboundMessage(
+        sid=new_sid("SM"),
+        account_sid=account_sid,
+        from_addr=params.get("From") or "textwire",
+        to_addr=params.get("To") or "+15005550006",
+        body=params.get("Body") or "textwire test message",
+        num_segments=1,
+        encoding="GSM-7",
+        media_urls=(),
+        sender_sid=None,
+        integration_sid=sid,
+    )
+    result = await of.test(cfg, _env(rt), message)
     return JSONResponse({"type": row["type"], **result})
-
-
-async def _check_smpp_host(rt: Runtime, cfg: IntegrationConfig) -> None:
-    """SMPP is not HTTP: its host is checked here, by the rules an HTTP client obeys."""
-    host, port = str(cfg.settings["host"]), int(cfg.settings["port"])
-    try:
-        await egress.check_destination(rt.settings, host, port)
-    except egress.DestinationRefused as exc:
-        raise invalid("Settings.host", str(exc)) from None
 
 
 class _Row:
@@ -373,19 +331,11 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
 # --- what providers call --------------------------------------------------------------------
 
 
-def _denied() -> TextwireError:
-    """The one answer to a provider endpoint's caller who did not prove who it is: the same
-    for an unknown SID, a wrong signature or token, another account, and a type that takes no
-    posts here, so an unauthenticated caller cannot tell which integration SIDs exist
-    (issue 11 §4 f)."""
-    return TextwireError(20003, "Missing or invalid credentials for this endpoint", status=403)
-
-
 async def _provider_cfg(rt: Runtime, sid: str) -> IntegrationConfig:
     rt.providers.invalidate(sid)
     cfg = await rt.providers.config(sid)
     if cfg is None:
-        raise _denied()
+        raise denied()
     return cfg
 
 
@@ -394,27 +344,13 @@ def _public_url(rt: Runtime, request: Request) -> str:
     return url + (f"?{request.url.query}" if request.url.query else "")
 
 
-def _twilio_form(
-    rt: Runtime, request: Request, cfg: IntegrationConfig, raw: bytes
-) -> dict[str, str]:
-    """The form Twilio posted, once its X-Twilio-Signature checks out (403 otherwise)."""
-    try:
-        params = form_dict(raw)
-    except TextwireError:
-        raise _denied() from None  # no signature can cover it: Twilio never sends one
-    signature = request.headers.get("x-twilio-signature")
-    if not twilio.signature_valid(
-        cfg.secrets["auth_token"], _public_url(rt, request), params, signature
-    ):
-        raise _denied()
-    return params
-
-
-def _check_token(cfg: IntegrationConfig, request: Request) -> None:
-    expected = str(cfg.settings.get("callback_token") or "")
-    given = query_params(request).get("Token") or request.headers.get("x-textwire-token") or ""
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise _denied()
+def _post(rt: Runtime, request: Request, raw: bytes) -> ProviderPost:
+    return ProviderPost(
+        url=_public_url(rt, request),
+        query=lambda: query_params(request),
+        headers=request.headers,
+        body=raw,
+    )
 
 
 @router.post("/v1/Inbound/{sid}", **declared.inbound)
@@ -424,38 +360,19 @@ async def inbound(sid: str, request: Request) -> Response:
     cfg = await _provider_cfg(rt, sid)
     sink = rt.providers.sink
     assert sink is not None
-    if cfg.type == "twilio":
-        params = _twilio_form(rt, request, cfg, raw)
-        count = params.get("NumMedia") or "0"
-        media = [
-            params[f"MediaUrl{i}"]
-            for i in range(int(count) if count.isdigit() else 0)
-            if f"MediaUrl{i}" in params
-        ]
-        await sink.inbound(sid, twilio.inbound_from_webhook(params, media))
-        return Response(TWIML_EMPTY, media_type="text/xml")
-    if cfg.type == "http":
-        _check_token(cfg, request)
-        message_sid = await sink.inbound(
-            sid, http_json.inbound_from_body(cfg.settings, parse_json_body(raw))
-        )
-        return JSONResponse({"sid": message_sid})
-    if cfg.type == "sandbox":
+    of = kind(cfg.type)
+    if of.inbound is None:
+        raise denied()  # SMPP: inbound messages come over the bind, never here
+    if of.inbound_by_account:
         try:
             _rt, account_sid = await account_of(request)
         except TextwireError:
-            raise _denied() from None
+            raise denied() from None
         if account_sid != cfg.account_sid:
-            raise _denied()
-        try:
-            params = form_dict(raw)
-        except TextwireError:
-            raise _denied() from None
-        if not params.get("From") or not params.get("To"):
-            raise invalid("From" if not params.get("From") else "To", "is required")
-        message_sid = await sink.inbound(sid, twilio.inbound_from_webhook(params, []))
-        return JSONResponse({"sid": message_sid})
-    raise _denied()  # SMPP: inbound messages come over the bind, never here
+            raise denied()
+    message_sid = await sink.inbound(sid, of.inbound(cfg, _post(rt, request, raw)))
+    reply = of.inbound_reply(message_sid)
+    return Response(reply.body, media_type=reply.media_type)
 
 
 @router.post("/v1/Receipts/{sid}", **declared.receipts)
@@ -465,15 +382,10 @@ async def receipts(sid: str, request: Request) -> Response:
     cfg = await _provider_cfg(rt, sid)
     sink = rt.providers.sink
     assert sink is not None
-    if cfg.type == "twilio":
-        receipt = twilio.receipt_from_callback(_twilio_form(rt, request, cfg, raw))
-    elif cfg.type == "http":
-        _check_token(cfg, request)
-        receipt = http_json.receipt_from_body(
-            cfg.settings, parse_json_body(raw), query_params(request).get("MessageSid")
-        )
-    else:
-        raise _denied()  # sandbox and SMPP integrations post no receipts here
+    reader = kind(cfg.type).receipts
+    if reader is None:
+        raise denied()  # sandbox and SMPP integrations post no receipts here
+    receipt = reader(cfg, _post(rt, request, raw))
     if receipt is not None:
         await sink.receipts(sid, [receipt])
     return Response(status_code=200)

@@ -7,6 +7,24 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Outcome = Literal["accepted", "failed", "retry"]
+ReceiptStatus = Literal["delivered", "undelivered", "failed"]
+"""How a delivery report ends a message: ``failed`` is a provider's own final refusal after
+it had accepted (Twilio's callback status), ``undelivered`` the network's."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receipt:
+    """A delivery report, the one record every connector, ingest and the worker pass.
+
+    It names its message by textwire's SID (the sandbox, a receipt that came with the
+    hand-over's answer) or by the provider's reference (a remote's callback or deliver_sm),
+    which ``provider_refs`` turns into the SID."""
+
+    status: ReceiptStatus
+    message_sid: str | None = None
+    provider_ref: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,8 +81,7 @@ class SendResult:
     # The delivery receipt, when the provider knows the outcome as it answers (the sandbox
     # with no delay): the worker records it with 'sent', in the same transaction, rather
     # than waiting for a receipt to be stored and read back.
-    receipt: Literal["delivered", "undelivered"] | None = None
-    receipt_error_code: int | None = None
+    receipt: Receipt | None = None
 
 
 class Provider(Protocol):

@@ -3,24 +3,22 @@ messages, its health (for failover), settings validation and a small JSON-path r
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import httpx
 
 from textwire import jsonsafe
+from textwire.api.params import Params
 from textwire.egress import ClientFactory
 from textwire.errors import TextwireError, invalid
-from textwire.providers.base import OutboundMessage, SendResult
+from textwire.providers.base import OutboundMessage, Receipt, SendResult
 from textwire.urls import check_url
-
-IntegrationType = Literal["sandbox", "twilio", "http", "smpp"]
-TYPES: tuple[IntegrationType, ...] = ("sandbox", "twilio", "http", "smpp")
-ReceiptStatus = Literal["delivered", "undelivered", "failed"]
 
 
 @dataclass(frozen=True)
@@ -34,17 +32,6 @@ class IntegrationConfig:
     settings: dict[str, Any]
     secrets: dict[str, Any]
     updated: datetime
-
-
-@dataclass(frozen=True)
-class ProviderReceipt:
-    """A delivery report, named by the provider's reference or by textwire's SID."""
-
-    status: ReceiptStatus
-    provider_ref: str | None = None
-    message_sid: str | None = None
-    error_code: int | None = None
-    error_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +62,7 @@ class InboundPart:
 class Sink(Protocol):
     """Where connectors hand what the network sends back (``providers.ingest.Ingest``)."""
 
-    async def receipts(self, integration_sid: str, receipts: Sequence[ProviderReceipt]) -> None:
+    async def receipts(self, integration_sid: str, receipts: Sequence[Receipt]) -> None:
         """Apply delivery reports; returns once they are committed."""
         ...
 
@@ -140,6 +127,91 @@ class Connector(Protocol):
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]: ...
 
     async def close(self) -> None: ...
+
+
+# --- what a connector kind declares (``providers.kinds`` lists them) ------------------------
+
+
+@dataclass(frozen=True)
+class ProviderPost:
+    """A request a provider made to ``/v1/Inbound/{sid}`` or ``/v1/Receipts/{sid}``, as a
+    kind's reader needs it: the public URL it was posted to (what a signature covers), its
+    query, headers (lower-case names) and raw body."""
+
+    url: str
+    query: Callable[[], Params]
+    """Decoded on demand: only a kind that reads it refuses a query string it cannot read."""
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What ``/v1/Inbound/{sid}`` answers the provider once the message is stored."""
+
+    body: str
+    media_type: str
+
+
+def sid_reply(message_sid: str | None) -> Reply:
+    """The default answer to an inbound post: the stored message's SID, as JSON."""
+    return Reply(json.dumps({"sid": message_sid}, separators=(",", ":")), "application/json")
+
+
+def denied() -> TextwireError:
+    """The one answer to a provider endpoint's caller who did not prove who it is: the same
+    for an unknown SID, a wrong signature or token, another account, and a type that takes no
+    posts here, so an unauthenticated caller cannot tell which integration SIDs exist
+    (issue 11 §4 f)."""
+    return TextwireError(20003, "Missing or invalid credentials for this endpoint", status=403)
+
+
+Validator = Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+"""(settings, secrets) -> the normalised pair to store; a 400 naming the field otherwise."""
+ConnectorFactory = Callable[[IntegrationConfig, ProviderEnv], Connector]
+Tester = Callable[[IntegrationConfig, ProviderEnv, OutboundMessage], Awaitable[dict[str, Any]]]
+"""``POST /v1/Integrations/{sid}/Test``: try the saved settings for real; what was sent
+(secrets masked) and what came back."""
+SaveCheck = Callable[[IntegrationConfig, ProviderEnv], Awaitable[None]]
+InboundReader = Callable[[IntegrationConfig, ProviderPost], InboundSms]
+"""A provider's inbound post as a message; raises ``denied()`` when the caller is not it."""
+ReceiptReader = Callable[[IntegrationConfig, ProviderPost], Receipt | None]
+"""A provider's status callback as a receipt (None for a status that ends nothing); raises
+``denied()`` when the caller is not it."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One connector kind (an integration's ``type``): everything textwire needs to know of
+    it outside its own module. Adding a connector is a module that builds one of these and
+    its entry in ``providers.kinds.KINDS``."""
+
+    name: str
+    validate: Validator
+    test: Tester
+    build: ConnectorFactory | None = None
+    """Its connector; None for a kind the worker hands over to in its own transaction
+    (the sandbox, which keeps its record in textwire's database: ``local``)."""
+    check: SaveCheck | None = None
+    """A live check of the settings when they are saved (the OAuth2 token URL)."""
+    inbound: InboundReader | None = None
+    """Reads ``POST /v1/Inbound/{sid}``; None when inbound messages come another way."""
+    inbound_reply: Callable[[str | None], Reply] = sid_reply
+    inbound_by_account: bool = False
+    """Inbound posts come from the account itself (its API credentials), not a provider."""
+    receipts: ReceiptReader | None = None
+    """Reads ``POST /v1/Receipts/{sid}``; None when receipts come another way."""
+    token_in_urls: bool = False
+    """The integration's callback token goes in the inbound and receipt URLs it is shown."""
+    keep_bound: bool = False
+    """Its connectors hold a session open (``start()``) so receipts and inbound arrive."""
+    socket: Callable[[IntegrationConfig], tuple[str, int]] | None = None
+    """The (host, port) it connects to outside HTTP, checked by the egress rules before a
+    Test (an HTTP client checks its own); ``Settings.host`` names it in a refusal."""
+
+    @property
+    def local(self) -> bool:
+        return self.build is None
 
 
 # --- settings validation -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from textwire.api.declare import (
     url,
 )
 from textwire.api.declare import v1_page as page
-from textwire.providers.common import TYPES
+from textwire.providers.kinds import TYPES
 
 SETTINGS: Final = Param(
     "Settings", "object", description="The type's settings, a JSON object (see providers.md)."

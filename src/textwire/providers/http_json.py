@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 import logging
 import re
@@ -21,20 +22,23 @@ from typing import Any
 
 import httpx
 
-from textwire import jsonsafe
+from textwire import egress, jsonsafe
 from textwire.egress import DestinationRefused
 from textwire.errors import invalid
 from textwire.providers import masking
-from textwire.providers.base import OutboundMessage, SendResult
+from textwire.providers.base import OutboundMessage, Receipt, ReceiptStatus, SendResult
 from textwire.providers.common import (
     Health,
     InboundSms,
     IntegrationConfig,
+    Kind,
     ProviderEnv,
-    ProviderReceipt,
+    ProviderPost,
     check_json_path,
     check_known,
+    denied,
     json_path,
+    parse_json_body,
     setting_bool,
     setting_float,
     setting_int,
@@ -89,7 +93,7 @@ OAUTH_KEYS = {
 DEFAULT_RETRY = [408, 429, 500, 502, 503, 504]
 INBOUND_PATHS = {"from": "$.from", "to": "$.to", "body": "$.body", "id": "$.id"}
 RECEIPT_PATHS = {"id": "$.id", "status": "$.status", "error": "$.error"}
-RECEIPT_VALUES = {
+RECEIPT_VALUES: dict[ReceiptStatus, list[str]] = {
     "delivered": ["delivered", "DELIVRD"],
     "undelivered": ["undelivered", "UNDELIV", "EXPIRED", "REJECTD"],
     "failed": ["failed"],
@@ -171,7 +175,7 @@ def _paths(settings: Mapping[str, Any], key: str, defaults: Mapping[str, str]) -
 
 def _receipt_values(settings: Mapping[str, Any]) -> dict[str, list[str]]:
     raw = settings.get("receipts") or {}
-    out = {k: list(v) for k, v in RECEIPT_VALUES.items()}
+    out: dict[str, list[str]] = {k: list(v) for k, v in RECEIPT_VALUES.items()}
     for status in RECEIPT_VALUES:
         if status in raw:
             values = raw[status]
@@ -272,7 +276,7 @@ def validate(
 
 def receipt_from_body(
     settings: Mapping[str, Any], body: Any, message_sid: str | None
-) -> ProviderReceipt | None:
+) -> Receipt | None:
     """A provider's status report as a receipt, by the integration's receipt paths."""
     spec = settings["receipts"]
     raw = json_path(body, spec["status"])
@@ -288,8 +292,8 @@ def receipt_from_body(
         if isinstance(error, int) or (isinstance(error, str) and error.isdigit())
         else None
     )
-    return ProviderReceipt(
-        status=status,  # type: ignore[arg-type]
+    return Receipt(
+        status=status,
         provider_ref=str(ref) if ref is not None else None,
         message_sid=message_sid,
         error_code=30008 if status != "delivered" and code is None else code,
@@ -540,3 +544,67 @@ class HttpJsonProvider:
                 "error": result.error_message,
             },
         }
+
+
+async def run_test(cfg: IntegrationConfig, env: ProviderEnv, m: OutboundMessage) -> dict[str, Any]:
+    provider = HttpJsonProvider(cfg, env)
+    try:
+        return await provider.test(m)
+    finally:
+        await provider.close()
+
+
+async def check_credentials(cfg: IntegrationConfig, env: ProviderEnv) -> None:
+    """With OAuth2, the token URL must hand out a token for these client credentials before
+    they are saved; 400 naming the field otherwise."""
+    if cfg.settings.get("auth") != "oauth2":
+        return
+    probe = HttpJsonProvider(cfg, env)
+    try:
+        await probe.fetch_token()
+    except egress.DestinationRefused as exc:
+        raise invalid("Settings.token_url", str(exc)) from None
+    except TokenError as exc:
+        # Only the status: the token URL's answer is not ours to repeat (issue 11 §4e).
+        if exc.status is not None:
+            why = f"the token URL did not accept the client credentials (HTTP {exc.status})"
+        elif exc.retryable:
+            why = "the token URL could not be reached"
+        else:
+            why = "the token URL's answer has no access token"
+        raise invalid("Secrets.client_secret", why) from None
+    finally:
+        await probe.close()
+
+
+def check_token(cfg: IntegrationConfig, post: ProviderPost) -> None:
+    """The integration's callback token, from the ``Token`` query parameter or the
+    ``X-Textwire-Token`` header; ``denied()`` when it is missing or wrong."""
+    expected = str(cfg.settings.get("callback_token") or "")
+    given = post.query().get("Token") or post.headers.get("x-textwire-token") or ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise denied()
+
+
+def read_inbound(cfg: IntegrationConfig, post: ProviderPost) -> InboundSms:
+    check_token(cfg, post)
+    return inbound_from_body(cfg.settings, parse_json_body(post.body))
+
+
+def read_receipt(cfg: IntegrationConfig, post: ProviderPost) -> Receipt | None:
+    check_token(cfg, post)
+    return receipt_from_body(
+        cfg.settings, parse_json_body(post.body), post.query().get("MessageSid")
+    )
+
+
+KIND = Kind(
+    name="http",
+    validate=validate,
+    test=run_test,
+    build=HttpJsonProvider,
+    check=check_credentials,
+    inbound=read_inbound,
+    receipts=read_receipt,
+    token_in_urls=True,
+)

@@ -33,9 +33,9 @@ from textwire.messages.status import AWAITING_RECEIPT
 from textwire.messages.transitions import Change, record
 from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
-from textwire.providers.common import InboundPart, InboundSms, ProviderReceipt
+from textwire.providers.base import Receipt
+from textwire.providers.common import InboundPart, InboundSms
 from textwire.providers.inbound import on_inbound
-from textwire.providers.sandbox import Receipt
 from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.providers.ingest")
@@ -58,17 +58,15 @@ class Ingest:
 
     # --- receipts -------------------------------------------------------------------------
 
-    async def receipts(self, integration_sid: str, receipts: Sequence[ProviderReceipt]) -> None:
+    async def receipts(self, integration_sid: str, receipts: Sequence[Receipt]) -> None:
         pending = await self._apply(integration_sid, receipts)
         if pending:
             self._apply_later(integration_sid, pending)
 
-    async def _apply(
-        self, integration_sid: str, receipts: Sequence[ProviderReceipt]
-    ) -> list[ProviderReceipt]:
+    async def _apply(self, integration_sid: str, receipts: Sequence[Receipt]) -> list[Receipt]:
         """Apply what can be applied; return the receipts that came before their message's
         acceptance was recorded (unknown reference, or still ``sending``)."""
-        pending: list[ProviderReceipt] = []
+        pending: list[Receipt] = []
         if not receipts:
             return pending
         refs = pt.provider_refs
@@ -98,7 +96,7 @@ class Ingest:
                     .values(status=rc.status, error_code=rc.error_code)
                 )
             # What each message's receipt says, once all its parts are counted.
-            verdict: dict[str, ProviderReceipt] = {}
+            verdict: dict[str, Receipt] = {}
             sids = {ref["message_sid"] for ref in known}
             parts: dict[str, list[Any]] = defaultdict(list)
             if sids:
@@ -165,7 +163,11 @@ class Ingest:
                     )
                     continue
                 plain.append(
-                    Receipt(sid, rc.status, rc.error_code if rc.status == "undelivered" else None)
+                    replace(
+                        rc,
+                        message_sid=sid,
+                        error_code=rc.error_code if rc.status == "undelivered" else None,
+                    )
                 )
                 if rc.status == "undelivered" and rc.error_message:
                     changes.append(Change(row, values={"error_message": rc.error_message}))
@@ -174,12 +176,12 @@ class Ingest:
             await record(conn, self.rt, changes)
         return pending
 
-    def _apply_later(self, integration_sid: str, receipts: list[ProviderReceipt]) -> None:
+    def _apply_later(self, integration_sid: str, receipts: list[Receipt]) -> None:
         task = asyncio.get_running_loop().create_task(self._retry(integration_sid, receipts))
         self._later.add(task)
         task.add_done_callback(self._later.discard)
 
-    async def _retry(self, integration_sid: str, receipts: list[ProviderReceipt]) -> None:
+    async def _retry(self, integration_sid: str, receipts: list[Receipt]) -> None:
         deadline = time.monotonic() + LATE_RECEIPT_WAIT
         while receipts and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

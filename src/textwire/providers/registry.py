@@ -30,6 +30,7 @@ from textwire.egress import client_factory
 from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult
 from textwire.providers.common import Connector, IntegrationConfig, ProviderEnv, Sink
+from textwire.providers.kinds import KINDS, kind
 from textwire.providers.sandbox import Refusal, SandboxProvider
 from textwire.providers.sandbox import refusal as sandbox_refusal
 
@@ -46,17 +47,11 @@ def callback_base(settings: Settings) -> str:
 
 
 def build_connector(cfg: IntegrationConfig, env: ProviderEnv) -> Connector:
-    from textwire.providers.http_json import HttpJsonProvider
-    from textwire.providers.smpp import SmppProvider
-    from textwire.providers.twilio import TwilioProvider
-
-    if cfg.type == "twilio":
-        return TwilioProvider(cfg, env)
-    if cfg.type == "http":
-        return HttpJsonProvider(cfg, env)
-    if cfg.type == "smpp":
-        return SmppProvider(cfg, env)
-    raise ValueError(f"no connector for integration type {cfg.type!r}")
+    """A new connector for this integration, by its kind (``providers.kinds``)."""
+    build = kind(cfg.type).build
+    if build is None:
+        raise ValueError(f"a {cfg.type} integration is handed over locally, with no connector")
+    return build(cfg, env)
 
 
 @dataclass(frozen=True)
@@ -72,6 +67,8 @@ class Route:
 
 
 LOCAL = Route(local=True)
+# The kinds whose connectors hold a session open (``Kind.keep_bound``): SMPP.
+_KEPT_BOUND = [k.name for k in KINDS.values() if k.keep_bound]
 
 
 class ProviderRegistry:
@@ -136,7 +133,7 @@ class ProviderRegistry:
         cfg = await self.config(integration_sid)
         if cfg is None:  # deleted: RoutedProvider fails its messages
             return Route(local=False)
-        if cfg.type == "sandbox":
+        if kind(cfg.type).local:
             return LOCAL
         concurrency = cfg.settings.get("concurrency")
         return Route(local=False, concurrency=int(concurrency) if concurrency else None)
@@ -184,7 +181,8 @@ class ProviderRegistry:
         }
 
     def start(self) -> None:
-        """Keep the SMPP binds of every account up (they also carry receipts and inbound)."""
+        """Keep the sessions of every account's bound kinds up (SMPP binds also carry
+        receipts and inbound messages)."""
         if self._keeper is None or self._keeper.done():
             self._keeper = asyncio.get_running_loop().create_task(self._keep_bound())
 
@@ -194,7 +192,7 @@ class ProviderRegistry:
                 async with self.db.read() as conn:
                     rows = (
                         await conn.execute(
-                            select(t.integrations).where(t.integrations.c.type == "smpp")
+                            select(t.integrations).where(t.integrations.c.type.in_(_KEPT_BOUND))
                         )
                     ).all()
                 for row in rows:
@@ -254,7 +252,7 @@ class RoutedProvider:
     async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         sid = self.integration_sid
         cfg = await self._reg.config(sid) if sid is not None else None
-        if cfg is None or cfg.type == "sandbox":
+        if cfg is None or kind(cfg.type).local:
             if sid is not None and cfg is None:
                 return [
                     SendResult(
@@ -296,7 +294,7 @@ class RoutedProvider:
             "primary integration down; sending through its backup",
             extra={"integration": cfg.sid, "backup": backup_sid, "messages": len(messages)},
         )
-        if backup.type == "sandbox":
+        if kind(backup.type).local:
             return await self._reg.sandbox.send_batch(messages, route=backup_sid)
         return await self._send(backup, await self._reg.connector(backup), messages)
 

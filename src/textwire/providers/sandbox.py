@@ -15,19 +15,34 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, cast
+from typing import Any, Final, cast
 
-from sqlalchemy import Executable, select, update
+from sqlalchemy import Executable, Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
+from textwire.api.params import form_dict
 from textwire.db import Database
-from textwire.providers.base import OutboundMessage, SendResult, message_sid_of
-
-ReceiptStatus = Literal["delivered", "undelivered"]
+from textwire.errors import TextwireError, invalid
+from textwire.providers.base import (
+    OutboundMessage,
+    Receipt,
+    ReceiptStatus,
+    SendResult,
+    message_sid_of,
+)
+from textwire.providers.common import (
+    InboundSms,
+    IntegrationConfig,
+    Kind,
+    ProviderEnv,
+    ProviderPost,
+    denied,
+)
+from textwire.providers.twilio import inbound_from_webhook
 
 
 @dataclass(frozen=True)
@@ -85,14 +100,7 @@ def refusal(from_addr: str | None, to_addr: str) -> Refusal | None:
 CARRIER_ERRORS: Final = (30003, 30005, 30006, 30007, 30008)
 
 
-@dataclass(frozen=True)
-class Receipt:
-    message_sid: str
-    status: ReceiptStatus
-    error_code: int | None
-
-
-def fate(seed: int, sid: str, failure_rate: float) -> tuple[str, int | None]:
+def fate(seed: int, sid: str, failure_rate: float) -> tuple[ReceiptStatus, int | None]:
     """``("delivered", None)`` or ``("undelivered", code)``, the same for the same inputs."""
     digest = hashlib.blake2b(f"{seed}:{sid}".encode(), digest_size=8).digest()
     draw = int.from_bytes(digest, "big") / 2**64
@@ -167,8 +175,9 @@ class SandboxProvider:
                     provider_sid="SB" + m.reference[2:],
                     route=route,
                     handed_over_at=now,
-                    receipt=cast(ReceiptStatus, outcome) if immediate else None,
-                    receipt_error_code=error if immediate else None,
+                    receipt=Receipt(status=outcome, message_sid=m.sid, error_code=error)
+                    if immediate
+                    else None,
                 )
             )
         if rows:
@@ -193,8 +202,7 @@ class SandboxProvider:
                     message_sid_of(r.message_sid),
                     "accepted",
                     provider_sid="SB" + r.message_sid[2:],
-                    receipt=r.outcome if r.report_at is None else None,
-                    receipt_error_code=r.error_code if r.report_at is None else None,
+                    receipt=_stored_receipt(r) if r.report_at is None else None,
                 )
                 for r in found
             }
@@ -217,4 +225,55 @@ class SandboxProvider:
             return []
         sids = [r.message_sid for r in rows]
         await conn.execute(update(sm).where(sm.c.message_sid.in_(sids)).values(report_at=None))
-        return [Receipt(message_sid_of(r.message_sid), r.outcome, r.error_code) for r in rows]
+        return [_stored_receipt(r) for r in rows]
+
+
+def _stored_receipt(row: Row[Any]) -> Receipt:
+    """The receipt a ``sandbox_messages`` row holds (its outcome, decided at hand-over)."""
+    return Receipt(
+        status=cast(ReceiptStatus, row.outcome),
+        message_sid=message_sid_of(row.message_sid),
+        error_code=row.error_code,
+    )
+
+
+def validate(
+    settings: Mapping[str, Any], secrets: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The sandbox takes no settings and no secrets (its delay, failure rate and seed are the
+    server's ``TEXTWIRE_SANDBOX_*`` settings)."""
+    for where, given in (("Settings", settings), ("Secrets", secrets)):
+        if given:
+            name = next(iter(given))
+            raise invalid(f"{where}.{name}", "a sandbox integration takes no settings")
+    return {}, {}
+
+
+async def run_test(
+    _cfg: IntegrationConfig, _env: ProviderEnv, _m: OutboundMessage
+) -> dict[str, Any]:
+    return {"ok": True}  # nothing outside textwire's own database to try
+
+
+def read_inbound(_cfg: IntegrationConfig, post: ProviderPost) -> InboundSms:
+    """A simulated mobile-originated message, posted by the account itself (its credentials
+    were checked by the route: ``inbound_by_account``) in Twilio's inbound form fields."""
+    try:
+        params = form_dict(post.body)
+    except TextwireError:
+        raise denied() from None
+    if not params.get("From") or not params.get("To"):
+        raise invalid("From" if not params.get("From") else "To", "is required")
+    return inbound_from_webhook(params, [])
+
+
+# No connector to build: the worker hands sandbox messages over inside the transaction that
+# marks them sent (``SandboxProvider.accept``), so the hand-over and its record commit
+# together; receipts are pumped from its table by the worker.
+KIND = Kind(
+    name="sandbox",
+    validate=validate,
+    test=run_test,
+    inbound=read_inbound,
+    inbound_by_account=True,
+)

@@ -36,14 +36,14 @@ from smpplib import consts as sc
 from smpplib import smpp as smpp_codec
 
 from textwire import segments
-from textwire.providers.base import OutboundMessage, SendResult
+from textwire.providers.base import OutboundMessage, Receipt, ReceiptStatus, SendResult
 from textwire.providers.common import (
     Health,
     InboundPart,
     InboundSms,
     IntegrationConfig,
+    Kind,
     ProviderEnv,
-    ProviderReceipt,
     check_known,
     setting_bool,
     setting_float,
@@ -82,7 +82,7 @@ REFUSALS = {
     sc.SMPP_ESME_RINVSRCADR: 21212,
 }
 # Delivery receipt ``stat:`` values and the carrier errors textwire reports for them.
-RECEIPT_STATES = {
+RECEIPT_STATES: dict[str, tuple[ReceiptStatus, int | None]] = {
     "DELIVRD": ("delivered", None),
     "UNDELIV": ("undelivered", 30003),
     "EXPIRED": ("undelivered", 30036),
@@ -276,7 +276,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def receipt_from_pdu(pdu: Any) -> ProviderReceipt | None:
+def receipt_from_pdu(pdu: Any) -> Receipt | None:
     """A deliver_sm delivery receipt as a receipt; None when it is not one."""
     text = _text(pdu.short_message or getattr(pdu, "message_payload", None))
     match = _RECEIPT_TEXT.search(text)
@@ -286,8 +286,8 @@ def receipt_from_pdu(pdu: Any) -> ProviderReceipt | None:
         return None
     status, code = RECEIPT_STATES[stat]
     err = match["err"] if match and match["err"] else None
-    return ProviderReceipt(
-        status=status,  # type: ignore[arg-type]
+    return Receipt(
+        status=status,
         provider_ref=ref,
         error_code=code,
         error_message=None if status == "delivered" else f"SMSC stat:{stat} err:{err or '000'}",
@@ -660,3 +660,26 @@ class _Refused(Exception):
         self.status = status
         meaning = sc.DESCRIPTIONS.get(status, "unknown status")
         super().__init__(f"SMSC refused submit_sm: 0x{status:08X} {meaning}")
+
+
+async def run_test(cfg: IntegrationConfig, env: ProviderEnv, _m: OutboundMessage) -> dict[str, Any]:
+    provider = SmppProvider(cfg, env)
+    try:
+        return await provider.test()
+    finally:
+        await provider.close()
+
+
+def destination(cfg: IntegrationConfig) -> tuple[str, int]:
+    return str(cfg.settings["host"]), int(cfg.settings["port"])
+
+
+# Receipts and inbound messages arrive over the bind (deliver_sm), never by HTTP.
+KIND = Kind(
+    name="smpp",
+    validate=validate,
+    test=run_test,
+    build=SmppProvider,
+    keep_bound=True,
+    socket=destination,
+)

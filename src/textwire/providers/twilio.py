@@ -19,17 +19,21 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from textwire import jsonsafe
+from textwire.api.params import form_dict
 from textwire.egress import DestinationRefused
-from textwire.errors import invalid
+from textwire.errors import TextwireError, invalid
 from textwire.outbox.signing import twilio_signature
-from textwire.providers.base import OutboundMessage, SendResult
+from textwire.providers.base import OutboundMessage, Receipt, ReceiptStatus, SendResult
 from textwire.providers.common import (
     Health,
     InboundSms,
     IntegrationConfig,
+    Kind,
     ProviderEnv,
-    ProviderReceipt,
+    ProviderPost,
+    Reply,
     check_known,
+    denied,
     setting_float,
     setting_int,
     setting_str,
@@ -44,7 +48,12 @@ SETTINGS = ("account_sid", "base_url", "timeout", "concurrency")
 SECRETS = ("auth_token",)
 ACCEPTED = frozenset({"accepted", "queued", "scheduled", "sending", "sent", "delivered"})
 # Twilio's status callback statuses that end a message, and what textwire makes of them.
-FINAL_STATUSES = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+FINAL_STATUSES: dict[str, ReceiptStatus] = {
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+}
 
 
 def validate(
@@ -94,15 +103,15 @@ def signature_valid(
     )
 
 
-def receipt_from_callback(params: Mapping[str, str]) -> ProviderReceipt | None:
+def receipt_from_callback(params: Mapping[str, str]) -> Receipt | None:
     """A Twilio status callback as a receipt; None for statuses that end nothing."""
     status = FINAL_STATUSES.get(params.get("MessageStatus") or params.get("SmsStatus") or "")
     ref = params.get("MessageSid") or params.get("SmsSid")
     if status is None or not ref:
         return None
     code = params.get("ErrorCode")
-    return ProviderReceipt(
-        status=status,  # type: ignore[arg-type]
+    return Receipt(
+        status=status,
         provider_ref=ref,
         error_code=int(code) if code and code.isdigit() else None,
         error_message=f"Twilio reported {status}" + (f" ({code})" if code else ""),
@@ -245,3 +254,54 @@ class TwilioProvider:
             "request": request,
             "response": {"status_code": response.status_code, "body": snippet(response.text, 2000)},
         }
+
+
+async def run_test(cfg: IntegrationConfig, env: ProviderEnv, _m: OutboundMessage) -> dict[str, Any]:
+    provider = TwilioProvider(cfg, env)
+    try:
+        return await provider.test()
+    finally:
+        await provider.close()
+
+
+def signed_form(cfg: IntegrationConfig, post: ProviderPost) -> dict[str, str]:
+    """The form Twilio posted, once its X-Twilio-Signature checks out (``denied()`` else)."""
+    try:
+        params = form_dict(post.body)
+    except TextwireError:
+        raise denied() from None  # no signature can cover it: Twilio never sends one
+    signature = post.headers.get("x-twilio-signature")
+    if not signature_valid(cfg.secrets["auth_token"], post.url, params, signature):
+        raise denied()
+    return params
+
+
+def read_inbound(cfg: IntegrationConfig, post: ProviderPost) -> InboundSms:
+    params = signed_form(cfg, post)
+    count = params.get("NumMedia") or "0"
+    media = [
+        params[f"MediaUrl{i}"]
+        for i in range(int(count) if count.isdigit() else 0)
+        if f"MediaUrl{i}" in params
+    ]
+    return inbound_from_webhook(params, media)
+
+
+def read_receipt(cfg: IntegrationConfig, post: ProviderPost) -> Receipt | None:
+    return receipt_from_callback(signed_form(cfg, post))
+
+
+def twiml_reply(_message_sid: str | None) -> Reply:
+    """Twilio expects TwiML back from an inbound webhook: an empty response sends nothing."""
+    return Reply(TWIML_EMPTY, "text/xml")
+
+
+KIND = Kind(
+    name="twilio",
+    validate=validate,
+    test=run_test,
+    build=TwilioProvider,
+    inbound=read_inbound,
+    inbound_reply=twiml_reply,
+    receipts=read_receipt,
+)

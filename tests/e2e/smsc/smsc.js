@@ -6,6 +6,8 @@
 //   (bind, submit_sm, deliver_sm_resp, unbind, stats).
 // stdin: one JSON command per line:
 //   {"cmd": "throttle", "count": N}        the next N submit_sm get ESME_RTHROTTLED
+//   {"cmd": "reject", "count": N, "status": S}  the next N submit_sm get command_status S
+//                                          (a final refusal, e.g. 11 = ESME_RINVDSTADR)
 //   {"cmd": "drop_after", "count": N}      after N more submit_sm, drop the connection
 //                                          (the Nth gets no response: a bind lost mid-window)
 //   {"cmd": "undeliverable", "numbers": [...]}  receipts for these say UNDELIV err:005
@@ -24,6 +26,8 @@ const SYSTEM_ID = "textwire";
 const PASSWORD = "secret12";
 
 let throttle = 0;
+let reject = 0;
+let rejectStatus = 0;
 let dropAfter = null;
 let receipts = true;
 let quiet = false;
@@ -108,6 +112,12 @@ const server = smpp.createServer({ debug: false }, (session) => {
         return;
       }
     }
+    if (reject > 0) {
+      reject -= 1;
+      session.send(pdu.response({ command_status: rejectStatus }));
+      emit({ event: "rejected", destination_addr: pdu.destination_addr, status: rejectStatus });
+      return;
+    }
     if (throttle > 0) {
       throttle -= 1;
       session.send(pdu.response({ command_status: smpp.ESME_RTHROTTLED }));
@@ -172,6 +182,7 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
   const cmd = JSON.parse(line);
   switch (cmd.cmd) {
     case "throttle": throttle = cmd.count; break;
+    case "reject": reject = cmd.count; rejectStatus = cmd.status; break;
     case "drop_after": dropAfter = cmd.count; break;
     case "undeliverable": undeliverable = new Set(cmd.numbers); break;
     case "receipts": receipts = cmd.on; break;

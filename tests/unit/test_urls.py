@@ -7,6 +7,7 @@ it refuses, naming the field.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import httpx
@@ -18,10 +19,13 @@ from textwire.errors import TextwireError
 from textwire.urls import MAX_LENGTH, check_url, url_problem
 
 LABEL = st.from_regex(r"\A[a-z0-9](?:[a-z0-9_-]{0,20}[a-z0-9])?\Z")
+# A last label that reads as a number (decimal, or hex as 0x...) makes the name an IPv4
+# address to resolvers and WHATWG parsers; check_url refuses it, so good names avoid it.
+NUMERIC_LAST_LABEL = re.compile(r"(?:0[xX][0-9A-Fa-f]*|[0-9]+)\Z")
 NAME = (
     st.lists(LABEL, min_size=1, max_size=4)
     .map(".".join)
-    .filter(lambda h: not h.split(".")[-1].isdigit())
+    .filter(lambda h: not NUMERIC_LAST_LABEL.match(h.split(".")[-1]))
 )
 IPV4 = st.ip_addresses(v=4).map(str)
 IPV6 = st.ip_addresses(v=6).map(lambda a: f"[{a}]")

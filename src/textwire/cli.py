@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,14 +16,19 @@ from sqlalchemy import func, select
 from textwire import __version__
 from textwire import tables as t
 from textwire.commands import filters
+from textwire.commands.context import (
+    err_console,
+    resolve_account,
+    run_with_runtime,
+    settings_for,
+    wrong_key,
+)
 from textwire.commands.keys import keys_app
 from textwire.commands.links import links_app
 from textwire.commands.segments import segments_command
 from textwire.commands.subscribers import subscribers_app
-from textwire.config import Settings
 from textwire.crypto import WrongSecretKey
-from textwire.errors import TextwireError
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 
 app = typer.Typer(
     name="textwire",
@@ -48,8 +52,6 @@ app.add_typer(keys_app, name="keys")
 
 # Piped output is not cut to 80 columns: SIDs and numbers must survive grep and logs.
 console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
-T = TypeVar("T")
 
 EXIT_CANNOT_START = 3  # serve could not start (a port is taken); 2 is a usage error
 
@@ -75,56 +77,6 @@ def _root(
     """textwire: self-hosted SMS messaging with a Twilio-compatible API."""
 
 
-def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    return Settings(**values)
-
-
-def run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Open a runtime, run ``work``, close; a TextwireError becomes a clear exit-2 message."""
-
-    async def main() -> T:
-        rt = await open_runtime(settings)
-        try:
-            return await work(rt)
-        finally:
-            await rt.close()
-
-    try:
-        return asyncio.run(main())
-    except TextwireError as exc:
-        err_console.print(f"[red]error {exc.code}:[/red] {exc.detail}")
-        raise typer.Exit(code=2) from None
-    except WrongSecretKey as exc:
-        _wrong_key(settings, exc)
-
-
-def _wrong_key(settings: Settings, exc: WrongSecretKey) -> NoReturn:
-    where = "TEXTWIRE_SECRET_KEY" if settings.secret_key else f"{settings.data_dir}/secret.key"
-    err_console.print(
-        f"[red]error:[/red] {exc} The key in {where} is not the one this database's secrets "
-        "were stored with; set TEXTWIRE_SECRET_KEY to that key."
-    )
-    raise typer.Exit(code=2)
-
-
-async def resolve_account(rt: Runtime, account: str | None) -> str:
-    """The account named, or the only one there is."""
-    if account:
-        return account
-    async with rt.db.read() as conn:
-        sids = list(await conn.scalars(select(t.accounts.c.sid).limit(2)))
-    if len(sids) != 1:
-        raise TextwireError(
-            20001,
-            "Invalid parameter '--account': required when the data directory has "
-            f"{'no' if not sids else 'several'} accounts",
-        )
-    return str(sids[0])
-
-
 @app.command()
 def serve(
     role: str = typer.Option("all", help="all | api | worker | redirect"),
@@ -147,7 +99,7 @@ def serve(
     try:
         run(serve_forever(settings, role))  # type: ignore[arg-type]
     except WrongSecretKey as exc:
-        _wrong_key(settings, exc)
+        wrong_key(settings, exc)
     except StartupError as exc:
         # One line, never a traceback: the operator needs the port and the reason.
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)

@@ -23,6 +23,7 @@ from textwire.accounts import (
     delete_api_key,
     list_api_keys,
 )
+from textwire.commands.context import resolve_account, run_with_runtime, settings_for
 from textwire.errors import invalid
 from textwire.runtime import Runtime
 
@@ -41,7 +42,6 @@ def create_command(
     data_dir: Path | None = DataDir,
 ) -> None:
     """Create a key; prints its SID and secret (the secret is not shown again)."""
-    from textwire.cli import resolve_account, run_with_runtime, settings_for
 
     async def work(rt: Runtime) -> tuple[str, NewApiKey]:
         if len(name) > MAX_KEY_NAME:  # named as the option, not the API's FriendlyName
@@ -71,7 +71,6 @@ def list_command(
     data_dir: Path | None = DataDir,
 ) -> None:
     """List the account's keys, oldest first (never their secrets)."""
-    from textwire.cli import resolve_account, run_with_runtime, settings_for
 
     async def work(rt: Runtime) -> list[ApiKey]:
         account_sid = await resolve_account(rt, account)
@@ -102,7 +101,6 @@ def delete_command(
     data_dir: Path | None = DataDir,
 ) -> None:
     """Delete (revoke) a key."""
-    from textwire.cli import resolve_account, run_with_runtime, settings_for
 
     async def work(rt: Runtime) -> None:
         if not sid.startswith("SK"):

@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import select
 
+from textwire.commands.context import resolve_account, run_with_runtime, settings_for
 from textwire.consent import tables as ct
 from textwire.consent.sync import SyncRequest, run_resource, sync_subscribers
 from textwire.errors import TextwireError
@@ -61,8 +62,6 @@ def sync_command(
     explicitly), so sends to unknown numbers are refused with 21610 unless transactional.
     A texted STOP always stands. See docs/consent.md.
     """
-    from textwire.cli import resolve_account, run_with_runtime, settings_for
-
     if not file.is_file():
         Console(stderr=True).print(f"[red]error:[/red] {file} is not a readable file")
         raise typer.Exit(code=2)
@@ -114,7 +113,6 @@ def status_command(
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory."),
 ) -> None:
     """Show a sync run as JSON: status, counts and the first listed bad rows."""
-    from textwire.cli import resolve_account, run_with_runtime, settings_for
 
     async def work(rt: Runtime) -> dict[str, Any]:
         account_sid = await resolve_account(rt, account)

@@ -40,6 +40,7 @@ from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.config import Settings
 from textwire.dispatch.worker import Worker
+from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
 from textwire.runtime import Runtime, open_runtime
 from textwire.senders.api import create_sender_row
@@ -106,7 +107,7 @@ async def dispatch_all(rt: Runtime, count: int) -> tuple[float, float, float, in
 
 async def baseline(rt: Runtime) -> tuple[float, int]:
     """One executemany UPDATE of every message's status (to the value it has): seconds, rows."""
-    m = t.messages
+    m = mt.messages
     async with rt.db.read() as conn:
         sids = list(await conn.scalars(select(m.c.sid)))
     stmt = update(m).where(m.c.sid == bindparam("_sid")).values(status=bindparam("status"))
@@ -117,7 +118,7 @@ async def baseline(rt: Runtime) -> tuple[float, int]:
 
 
 async def outcome(rt: Runtime) -> tuple[Counter[str], int, int]:
-    m, ev = t.messages, t.message_events
+    m, ev = mt.messages, mt.message_events
     async with rt.db.read() as conn:
         by_status = await conn.execute(select(m.c.status, func.count()).group_by(m.c.status))
         statuses = Counter({status: n for status, n in by_status})

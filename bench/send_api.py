@@ -46,10 +46,10 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import func, select
 
-from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.config import Settings
+from textwire.messages import tables as mt
 from textwire.runtime import Runtime, open_runtime
 from textwire.senders.api import create_sender_row
 from throwaway_db import BenchDatabase, throwaway_database
@@ -222,7 +222,7 @@ async def prepare(settings: Settings) -> tuple[Runtime, str, str]:
 
 async def count_messages(rt: Runtime) -> int:
     async with rt.db.read() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(t.messages)) or 0)
+        return int(await conn.scalar(select(func.count()).select_from(mt.messages)) or 0)
 
 
 def spawn(

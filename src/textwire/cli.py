@@ -28,6 +28,7 @@ from textwire.commands.links import links_app
 from textwire.commands.segments import segments_command
 from textwire.commands.subscribers import subscribers_app
 from textwire.crypto import WrongSecretKey
+from textwire.messages import store
 from textwire.runtime import Runtime
 
 app = typer.Typer(
@@ -173,31 +174,27 @@ def messages_list(
     """List the newest messages with their status and segments."""
     from textwire.messages.serialize import message_resource
 
-    async def work(rt: Runtime) -> list[Any]:
+    async def work(rt: Runtime) -> list[dict[str, Any]]:
         account_sid = await resolve_account(rt, account)
-        m = t.messages
-        query = select(m).where(m.c.account_sid == account_sid)
-        if status:
-            query = query.where(m.c.status == status)
-        query = query.order_by(m.c.date_created.desc()).limit(limit)
-        async with rt.db.read() as conn:
-            return list(await conn.execute(query))
+        return await store.list_messages(
+            rt.db, store.ListQuery(account_sid=account_sid, limit=limit, status=status)
+        )
 
     rows = run_with_runtime(settings_for(data_dir), work)
     if as_json:
-        print(json.dumps([message_resource(r._mapping) for r in rows], indent=2))
+        print(json.dumps([message_resource(r) for r in rows], indent=2))
         return
     table = Table("to", "from", "status", "error", "segments", "created")
     table.add_column("sid", overflow="fold")
     for r in rows:
         table.add_row(
-            r.to_addr,
-            r.from_addr or "",
-            r.status,
-            str(r.error_code or ""),
-            str(r.num_segments),
-            r.date_created.isoformat(timespec="seconds"),
-            r.sid,
+            r["to_addr"],
+            r["from_addr"] or "",
+            r["status"],
+            str(r["error_code"] or ""),
+            str(r["num_segments"]),
+            r["date_created"].isoformat(timespec="seconds"),
+            r["sid"],
         )
     console.print(table)
 

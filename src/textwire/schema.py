@@ -9,8 +9,9 @@ from __future__ import annotations
 from textwire import tables as core
 from textwire.consent import tables as consent
 from textwire.links import tables as links
+from textwire.messages import tables as messages
 from textwire.providers import tables as providers
 from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["consent", "core", "links", "metadata", "providers", "senders"]
+__all__ = ["consent", "core", "links", "messages", "metadata", "providers", "senders"]

@@ -23,6 +23,7 @@ from textwire.clock import Clock
 from textwire.crypto import SecretBox, load_or_create_key
 from textwire.db import Database
 from textwire.ids import new_sid
+from textwire.messages import tables as mt
 
 NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -77,9 +78,9 @@ async def _both_ways(database_url: str, data_dir: Path) -> None:
         plain = [_message(account.account_sid, i) for i in range(12)]
         bulk = [{**row, "sid": new_sid("SM")} for row in plain]
         async with db.write() as conn:
-            await conn.execute(insert(t.messages), plain)
-            await db.executemany(conn, insert(t.messages), bulk, key="test.messages.insert")
-        m = t.messages
+            await conn.execute(insert(mt.messages), plain)
+            await db.executemany(conn, insert(mt.messages), bulk, key="test.messages.insert")
+        m = mt.messages
         async with db.read() as conn:
             stored = {r["sid"]: r for r in (await conn.execute(select(m))).mappings()}
         for a, b in zip(plain, bulk, strict=True):
@@ -128,7 +129,7 @@ def test_executemany_stores_what_sqlalchemy_stores(database_url: str, tmp_path: 
 async def _falls_back(database_url: str) -> list[str]:
     db = Database(database_url)
     try:
-        ev = t.message_events
+        ev = mt.message_events
         rows = [
             {"message_sid": new_sid("SM"), "status": "queued", "error_code": None, "at": NOW}
             for _ in range(3)

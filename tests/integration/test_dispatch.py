@@ -17,6 +17,7 @@ from tests.support import LiveServer, Receiver, make_settings
 from textwire import tables as t
 from textwire.config import Settings
 from textwire.dispatch.worker import Worker
+from textwire.messages import tables as mt
 from textwire.messages.status import FINAL
 from textwire.providers.base import OutboundMessage
 from textwire.providers.sandbox import fate
@@ -73,7 +74,7 @@ class Ctx:
 
 def event_statuses(server: LiveServer, sid: str) -> list[str]:
     """The statuses a message's event rows record, oldest first."""
-    e = t.message_events
+    e = mt.message_events
     rows = query(server, select(e.c.status).where(e.c.message_sid == sid).order_by(e.c.id))
     return [r.status for r in rows]
 
@@ -400,8 +401,8 @@ def test_a_message_the_provider_already_accepted_is_not_sent_again(
             await rt.sandbox.send_batch([outbound])  # ...and then the worker died
             async with rt.db.write() as conn:
                 await conn.execute(
-                    update(t.messages)
-                    .where(t.messages.c.sid == msg["sid"])
+                    update(mt.messages)
+                    .where(mt.messages.c.sid == msg["sid"])
                     .values(status="sending", lease_until=time.time() - 1, lease_owner="dead")
                 )
 
@@ -444,8 +445,9 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
 ) -> None:
     """A fast provider reports delivery before the worker records 'sent': the message ends
     delivered, with one 'sent' before it, never 'sent' after 'delivered'."""
-    from textwire.dispatch.worker import _unless_overtaken, apply_receipts
-    from textwire.messages.transitions import Change, record
+    from textwire.dispatch.worker import apply_receipts
+    from textwire.messages import store
+    from textwire.messages.changes import Change
     from textwire.providers.base import Receipt
 
     settings = make_settings(tmp_path / "data", database_url)
@@ -456,7 +458,7 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
         rt = api.rt
 
         async def race() -> None:
-            m = t.messages
+            m = mt.messages
             async with rt.db.write() as conn:
                 await conn.execute(update(m).where(m.c.sid == msg["sid"]).values(status="sending"))
             async with rt.db.write() as conn:
@@ -467,7 +469,15 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
                     (await conn.execute(select(m).where(m.c.sid == msg["sid"]))).mappings().one()
                 )
                 late = [Change(row, "sent", values={"provider_sid": "P1", "price": "-0.00790"})]
-                await record(conn, rt, await _unless_overtaken(conn, rt, late))
+                kept = await store.unless_overtaken(conn, rt.db, late)
+                await store.record(
+                    conn,
+                    rt.db,
+                    kept,
+                    now=rt.clock.now(),
+                    metrics=rt.metrics,
+                    token=rt.tokens.token,
+                )
 
         api.call(race())
         final = ctx.message(msg["sid"])

@@ -18,9 +18,9 @@ import uvicorn
 from sqlalchemy import func, select
 
 from tests.support import LiveServer
-from textwire import tables as t
 from textwire.api.app import create_app
 from textwire.api.hot import create_account
+from textwire.messages import tables as mt
 from textwire.server import uvicorn_config
 
 SENDER = "+14155550111"
@@ -153,7 +153,7 @@ def test_hot_path_answers_as_fastapi_does(
 def count_messages(server: LiveServer) -> int:
     async def q() -> int:
         async with server.rt.db.read() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(t.messages)) or 0)
+            return int(await conn.scalar(select(func.count()).select_from(mt.messages)) or 0)
 
     return server.call(q())
 

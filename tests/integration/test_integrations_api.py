@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests.fakes import Api, fake_twilio, free_port, public_server, wait_until
 from tests.support import LiveServer
 from textwire import tables as t
+from textwire.messages import tables as mt
 
 TWILIO = {"account_sid": "AC" + "a" * 32, "base_url": "http://127.0.0.1:9"}
 
@@ -185,7 +186,7 @@ def _route(live: LiveServer, sid: str) -> str:
     async def read() -> str:
         async with live.rt.db.read() as conn:
             value = await conn.scalar(
-                select(t.messages.c.integration_sid).where(t.messages.c.sid == sid)
+                select(mt.messages.c.integration_sid).where(mt.messages.c.sid == sid)
             )
             return str(value)
 

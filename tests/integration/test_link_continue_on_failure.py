@@ -12,6 +12,7 @@ from tests.links_support import LinkCtx
 from tests.support import LiveServer
 from textwire import tables as t
 from textwire.links import tables as lt
+from textwire.messages import tables as mt
 
 
 def _rows(server: LiveServer, stmt: object) -> list[object]:
@@ -58,6 +59,6 @@ def test_shortening_failure_follows_the_domains_continue_on_failure(
     assert (got["status"], got["date_sent"]) == ("failed", None)
     assert _rows(server, select(func.count()).select_from(t.sandbox_messages)) == [(0,)]
     events = _rows(
-        server, select(t.message_events.c.status).where(t.message_events.c.message_sid == sid)
+        server, select(mt.message_events.c.status).where(mt.message_events.c.message_sid == sid)
     )
     assert [e[0] for e in events] == ["failed"]  # type: ignore[index]

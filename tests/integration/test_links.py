@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from tests.links_support import ANDROID, DESKTOP, IPHONE, WHATSAPP, LinkCtx
 from tests.support import LiveServer, Receiver
-from textwire import tables as t
 from textwire.links import tables as lt
+from textwire.messages import tables as mt
 from textwire.outbox.signing import textwire_signature
 from textwire.segments import analyze
 
@@ -160,12 +160,12 @@ def test_F_LINK_11_rate_limit_refuses_and_writes_nothing(server: LiveServer) -> 
         Body="https://a.com/1 https://a.com/2 https://a.com/3",
     )
     assert len(short_links(ok["body"])) == 3
-    before = (count(server, t.messages), count(server, lt.links))
+    before = (count(server, mt.messages), count(server, lt.links))
     r = ctx.send_raw(
         To="+14155550100", MessagingServiceSid=ctx.service["sid"], Body="https://b.com"
     )
     assert r.status_code == 429 and r.json()["code"] == 20429
-    assert (count(server, t.messages), count(server, lt.links)) == before
+    assert (count(server, mt.messages), count(server, lt.links)) == before
     plain = ctx.send(To="+14155550100", MessagingServiceSid=ctx.service["sid"], Body="no links")
     assert plain["body"] == "no links"  # a message without links is not limited
 

@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.support import LiveServer, Receiver, twilio_client
-from textwire import tables as t
+from textwire.messages import tables as mt
 
 
 @pytest.fixture
@@ -125,13 +125,13 @@ def test_bad_input_is_a_coded_400_and_writes_nothing(
     client: Client, sender: str, server: LiveServer, kwargs: dict[str, Any], code: int, field: str
 ) -> None:
     """F-SEC-4: a clear 4xx naming the field, nothing stored."""
-    before = count_rows(server, t.messages)
+    before = count_rows(server, mt.messages)
     with pytest.raises(TwilioRestException) as err:
         client.messages.create(from_=sender, **kwargs)
     assert err.value.status == 400
     assert err.value.code == code
     assert field in err.value.msg
-    assert count_rows(server, t.messages) == before
+    assert count_rows(server, mt.messages) == before
 
 
 def test_from_must_be_a_sender_of_the_account(client: Client, sender: str) -> None:
@@ -195,7 +195,7 @@ def raw_post(server: LiveServer, account: tuple[str, str], **kw: Any) -> httpx.R
 def test_malformed_bodies_get_4xx_and_write_nothing(
     server: LiveServer, account: tuple[str, str], sender: str
 ) -> None:
-    before = count_rows(server, t.messages)
+    before = count_rows(server, mt.messages)
     ok_form = f"To=%2B14155550100&From={sender.replace('+', '%2B')}&Body="
     cases = [
         raw_post(
@@ -223,7 +223,7 @@ def test_malformed_bodies_get_4xx_and_write_nothing(
         body = c.json()
         assert set(body) == {"code", "message", "more_info", "status"}
     assert "UTF-8" in cases[0].json()["message"]
-    assert count_rows(server, t.messages) == before
+    assert count_rows(server, mt.messages) == before
 
 
 def test_redact_and_delete(client: Client, sender: str, server: LiveServer) -> None:
@@ -233,7 +233,7 @@ def test_redact_and_delete(client: Client, sender: str, server: LiveServer) -> N
         async def q() -> bool:
             async with server.rt.db.read() as conn:
                 s = await conn.scalar(
-                    select(t.messages.c.status).where(t.messages.c.sid == msg.sid)
+                    select(mt.messages.c.status).where(mt.messages.c.sid == msg.sid)
                 )
             return s == "delivered"
 

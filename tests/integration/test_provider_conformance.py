@@ -28,6 +28,7 @@ from tests.fakes import Api, FakeJsonApi, FakeTwilio, free_port
 from tests.support import LiveServer, make_settings
 from textwire import tables as t
 from textwire.dispatch.worker import Worker
+from textwire.messages import tables as mt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.sandbox import fate
 
@@ -274,7 +275,7 @@ class Conformance:
         return final
 
     def sent_events(self, sid: str) -> int:
-        e = t.message_events
+        e = mt.message_events
 
         async def read() -> int:
             async with self.server.rt.db.read() as conn:
@@ -381,7 +382,7 @@ def test_lookup_after_a_crash_does_not_send_again(open_conformance: Any, kind: s
     )
 
     async def hand_over_then_die() -> None:
-        m = t.messages
+        m = mt.messages
         async with rt.db.write() as conn:
             await conn.execute(
                 update(m)

@@ -111,12 +111,12 @@ def test_receipts_by_provider_id_and_unauthenticated_ones(live: LiveServer) -> N
 def _provider_id(live: LiveServer, sid: str) -> str:
     from sqlalchemy import select
 
-    from textwire import tables as t
+    from textwire.messages import tables as mt
 
     async def read() -> str:
         async with live.rt.db.read() as conn:
             value = await conn.scalar(
-                select(t.messages.c.provider_sid).where(t.messages.c.sid == sid)
+                select(mt.messages.c.provider_sid).where(mt.messages.c.sid == sid)
             )
             return str(value)
 

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.fakes import Api, FakeTwilio, fake_twilio, free_port, public_server, wait_until
 from tests.support import LiveServer, Receiver
-from textwire import tables as t
+from textwire.messages import tables as mt
 
 
 @pytest.fixture
@@ -71,8 +71,8 @@ def test_send_is_delivered_through_twilio_with_textwires_status_callback(
         async with live.rt.db.read() as conn:
             return (
                 await conn.execute(
-                    select(t.messages.c.provider_sid, t.messages.c.integration_sid).where(
-                        t.messages.c.sid == msg["sid"]
+                    select(mt.messages.c.provider_sid, mt.messages.c.integration_sid).where(
+                        mt.messages.c.sid == msg["sid"]
                     )
                 )
             ).one()

@@ -19,6 +19,7 @@ from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.config import Settings
+from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
 from textwire.runtime import open_runtime
 from textwire.senders.api import create_sender_row
@@ -74,8 +75,8 @@ async def _delivered(settings: Settings) -> int:
             return int(
                 await conn.scalar(
                     select(func.count())
-                    .select_from(t.messages)
-                    .where(t.messages.c.status == "delivered")
+                    .select_from(mt.messages)
+                    .where(mt.messages.c.status == "delivered")
                 )
                 or 0
             )

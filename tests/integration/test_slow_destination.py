@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 from tests.fakes import Api, public_server, wait_until
 from tests.support import LiveServer, LoopThread
-from textwire import tables as t
 from textwire.dispatch.worker import Worker
+from textwire.messages import tables as mt
 
 A_FROM, B_FROM = "+14155550111", "+14155550122"
 
@@ -132,7 +132,7 @@ def _sent_at(live: LiveServer, sids: list[str]) -> dict[str, tuple[datetime, dat
     """Each message's creation time and the time of its 'sent' event, from the database."""
 
     async def read() -> dict[str, tuple[datetime, datetime]]:
-        m, ev = t.messages, t.message_events
+        m, ev = mt.messages, mt.message_events
         async with live.rt.db.read() as conn:
             created = dict(
                 (await conn.execute(select(m.c.sid, m.c.date_created).where(m.c.sid.in_(sids))))
@@ -172,7 +172,7 @@ def _first_attempt_ended(live: LiveServer, sids: list[str]) -> datetime:
     'sending')."""
 
     async def read() -> datetime:
-        ev = t.message_events
+        ev = mt.message_events
         async with live.rt.db.read() as conn:
             rows = (
                 await conn.execute(
@@ -193,7 +193,7 @@ def _first_attempt_ended(live: LiveServer, sids: list[str]) -> datetime:
 
 def _events(live: LiveServer, sids: list[str], status: str) -> Counter[str]:
     async def read() -> Counter[str]:
-        ev = t.message_events
+        ev = mt.message_events
         async with live.rt.db.read() as conn:
             rows = await conn.scalars(
                 select(ev.c.message_sid).where(ev.c.message_sid.in_(sids), ev.c.status == status)

@@ -18,10 +18,10 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tests.support import LiveServer, Receiver, twilio_client
-from textwire import tables as t
 from textwire.accounts import create_api_key
 from textwire.api.app import create_app
 from textwire.links import demo as link_demo
+from textwire.messages import tables as mt
 from textwire.messages.status import FINAL
 
 SENDER = "+14155550111"
@@ -51,9 +51,9 @@ def settle(server: LiveServer, sids: list[str]) -> None:
         async with server.rt.db.read() as conn:
             rows = (
                 await conn.execute(
-                    t.messages.select()
-                    .with_only_columns(t.messages.c.status)
-                    .where(t.messages.c.sid.in_(sids))
+                    mt.messages.select()
+                    .with_only_columns(mt.messages.c.status)
+                    .where(mt.messages.c.sid.in_(sids))
                 )
             ).all()
         return all(r.status in FINAL for r in rows)
@@ -65,7 +65,7 @@ def set_date_sent(server: LiveServer, sid: str, when: datetime) -> None:
     async def go() -> None:
         async with server.rt.db.write() as conn:
             await conn.execute(
-                update(t.messages).where(t.messages.c.sid == sid).values(date_sent=when)
+                update(mt.messages).where(mt.messages.c.sid == sid).values(date_sent=when)
             )
 
     server.call(go())
@@ -202,7 +202,7 @@ def test_sandbox_refuses_twilios_magic_numbers_at_create(
     client.messaging.v1.services(service.sid).phone_numbers.create(
         phone_number_sid=add_sender(server, account, "+14155550122")
     )
-    messages, events = count_rows(server, t.messages), count_rows(server, t.message_events)
+    messages, events = count_rows(server, mt.messages), count_rows(server, mt.message_events)
     cases: list[tuple[dict[str, str], int]] = []
     for to, code in TO_MAGIC:
         cases.append(({"To": to, "From": SENDER}, code))
@@ -229,8 +229,8 @@ def test_sandbox_refuses_twilios_magic_numbers_at_create(
         return [(a.status_code, a.json()["code"]) for a in answers]
 
     assert server.call(through_fastapi()) == [(400, code) for _, code in cases]
-    assert count_rows(server, t.messages) == messages
-    assert count_rows(server, t.message_events) == events
+    assert count_rows(server, mt.messages) == messages
+    assert count_rows(server, mt.message_events) == events
     # Other numbers are accepted, Twilio's success number +15005550006 too.
     ok = client.messages.create(to="+15005550006", from_=SENDER, body="x")
     assert ok.status == "queued"

@@ -18,6 +18,7 @@ from twilio.base.exceptions import TwilioRestException
 from tests.support import LiveServer, twilio_client
 from textwire import tables as t
 from textwire.links import tables as lt
+from textwire.messages import tables as mt
 from textwire.providers import tables as pt
 
 BAD_URLS = ["http://127.0.0.1:9/a%19b", "http://[::1"]
@@ -80,7 +81,7 @@ def test_message_status_callback_is_refused_with_21609(
     assert err.value.status == 400
     assert err.value.code == 21609
     assert "StatusCallback" in err.value.msg
-    assert api.count(t.messages) == 0
+    assert api.count(mt.messages) == 0
     assert api.count(t.webhooks) == 0
 
 

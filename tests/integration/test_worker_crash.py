@@ -23,6 +23,7 @@ from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.config import Settings
+from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
 from textwire.runtime import Runtime, open_runtime
 from textwire.senders.api import create_sender_row
@@ -61,7 +62,7 @@ async def _send_many(rt: Runtime, account_sid: str, count: int, body: str) -> No
 
 
 async def _counts(rt: Runtime) -> dict[str, int]:
-    m = t.messages
+    m = mt.messages
     async with rt.db.read() as conn:
         rows = (await conn.execute(select(m.c.status, func.count()).group_by(m.c.status))).all()
     return {status: n for status, n in rows}
@@ -107,9 +108,9 @@ def test_killed_worker_mid_batch_every_message_final_exactly_once(settings: Sett
                 )
                 sent_events = (
                     await conn.execute(
-                        select(t.message_events.c.message_sid, func.count())
-                        .where(t.message_events.c.status == "sent")
-                        .group_by(t.message_events.c.message_sid)
+                        select(mt.message_events.c.message_sid, func.count())
+                        .where(mt.message_events.c.status == "sent")
+                        .group_by(mt.message_events.c.message_sid)
                         .having(func.count() > 1)
                     )
                 ).all()
@@ -211,9 +212,9 @@ def test_killed_worker_mid_remote_hand_over_records_every_message_once(
                     async with rt.db.read() as conn:
                         twice = (
                             await conn.execute(
-                                select(t.message_events.c.message_sid)
-                                .where(t.message_events.c.status == "sent")
-                                .group_by(t.message_events.c.message_sid)
+                                select(mt.message_events.c.message_sid)
+                                .where(mt.message_events.c.status == "sent")
+                                .group_by(mt.message_events.c.message_sid)
                                 .having(func.count() > 1)
                             )
                         ).all()
@@ -257,7 +258,7 @@ def _sids(settings: Settings) -> list[str]:
         rt = await open_runtime(settings, migrate=False)
         try:
             async with rt.db.read() as conn:
-                return list(await conn.scalars(select(t.messages.c.sid)))
+                return list(await conn.scalars(select(mt.messages.c.sid)))
         finally:
             await rt.close()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -16,13 +17,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
-from textwire import tables as t
 from textwire.api import accounts, hot, keys, messages
 from textwire.api.declare import install_openapi
 from textwire.api.params import path_refusal
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
+from textwire.messages import store
 from textwire.providers import api as providers_api
 from textwire.runtime import Runtime
 from textwire.senders import api as senders_api
@@ -140,20 +141,11 @@ def probes_app(rt: Runtime) -> Starlette:
 
 async def sample_gauges(rt: Runtime) -> None:
     """Queue depth and messages by status, read from the table that is the queue."""
-    import time
-
-    m = t.messages
-    async with rt.db.read() as conn:
-        counts = (await conn.execute(select(m.c.status, func.count()).group_by(m.c.status))).all()
-        depth = await conn.scalar(
-            select(func.count())
-            .select_from(m)
-            .where(m.c.next_attempt_at.is_not(None), m.c.next_attempt_at <= time.time())
-        )
+    counts, depth = await store.gauges(rt.db, time.time())
     rt.metrics.messages_by_status.clear()
     for status, count in counts:
         rt.metrics.messages_by_status.labels(status).set(count)
-    rt.metrics.queue_depth.set(depth or 0)
+    rt.metrics.queue_depth.set(depth)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

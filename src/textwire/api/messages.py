@@ -10,12 +10,10 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import and_, delete, or_, select, update
 
-from textwire import tables as t
 from textwire.api import declared
 from textwire.api.auth import authenticate, authenticate_header, check_path_account
-from textwire.api.common import FastJSONResponse, fetch_owned
+from textwire.api.common import FastJSONResponse
 from textwire.api.params import (
     Params,
     body_params,
@@ -24,10 +22,11 @@ from textwire.api.params import (
     read_params,
 )
 from textwire.errors import TextwireError, invalid, not_found
+from textwire.messages import store
+from textwire.messages.changes import Change, idle
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
 from textwire.messages.serialize import API_VERSION, message_resource
 from textwire.messages.status import PENDING
-from textwire.messages.transitions import Change, record
 from textwire.runtime import Runtime
 
 router = APIRouter()
@@ -98,7 +97,12 @@ async def create(
 
 
 async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
-    return await fetch_owned(rt, t.messages, sid, account_sid, "Message")
+    """The message if it belongs to the account; 20404 otherwise, so another account's
+    messages look exactly like missing ones."""
+    row = await store.fetch(rt.db, account_sid, sid)
+    if row is None:
+        raise not_found("Message", sid)
+    return row
 
 
 @router.get(BASE + "/{sid}.json", **declared.fetch_message)
@@ -123,13 +127,8 @@ async def update_message(account: str, sid: str, request: Request) -> FastJSONRe
     if body not in (None, ""):
         raise invalid("Body", "a message body can only be redacted (set to an empty string)")
     now = rt.clock.now()
-    m = t.messages
     async with rt.db.write() as conn:
-        row = (
-            (await conn.execute(select(m).where(m.c.sid == sid, m.c.account_sid == account_sid)))
-            .mappings()
-            .first()
-        )
+        row = await store.fetch_in(conn, account_sid, sid)
         if row is None:
             raise not_found("Message", sid)
         values: dict[str, Any] = {"date_updated": now}
@@ -147,12 +146,19 @@ async def update_message(account: str, sid: str, request: Request) -> FastJSONRe
         if body == "":
             values["body"] = ""
         if status == "canceled":
-            values.update(next_attempt_at=None, lease_until=None, lease_owner=None)
+            values.update(idle())
             # Through the transition recorder: an event and a status callback, like any change.
-            await record(conn, rt, [Change(dict(row), "canceled", values=values)])
+            await store.record(
+                conn,
+                rt.db,
+                [Change(row, "canceled", values=values)],
+                now=now,
+                metrics=rt.metrics,
+                token=rt.tokens.token,
+            )
             values["status"] = "canceled"
         else:
-            await conn.execute(update(m).where(m.c.sid == sid).values(**values))
+            await store.set_columns(conn, sid, values)
     return FastJSONResponse(message_resource({**row, **values}))
 
 
@@ -161,34 +167,30 @@ async def delete_message(account: str, sid: str, request: Request) -> Response:
     rt = _rt(request)
     account_sid = await authenticate(rt, request)
     check_path_account(account_sid, account)
-    m = t.messages
     async with rt.db.write() as conn:
-        row = (
-            await conn.execute(
-                select(m.c.status).where(m.c.sid == sid, m.c.account_sid == account_sid)
-            )
-        ).first()
-        if row is None:
+        status = await store.status_in(conn, account_sid, sid)
+        if status is None:
             raise not_found("Message", sid)
-        if row.status in ("queued", "sending", "accepted"):
+        if status in ("queued", "sending", "accepted"):
             raise TextwireError(
-                20409, f"Message {sid} is {row.status}; wait until it leaves the queue to delete it"
+                20409, f"Message {sid} is {status}; wait until it leaves the queue to delete it"
             )
-        await conn.execute(delete(t.message_events).where(t.message_events.c.message_sid == sid))
-        await conn.execute(delete(m).where(m.c.sid == sid))
+        await store.delete_message(conn, sid)
     return Response(status_code=204)
 
 
-def _date_bounds(params: Params) -> list[Any]:
-    """``DateSent``, ``DateSent<`` and ``DateSent>`` compare **dates**, as Twilio does.
+def _date_bounds(params: Params) -> tuple[list[datetime], list[datetime]]:
+    """``DateSent``, ``DateSent<`` and ``DateSent>`` compare **dates**, as Twilio does:
+    the bounds on ``date_sent`` they set (on or after each of the first, before each of
+    the second).
 
     Twilio documents them as a GMT date: ``DateSent`` is that whole UTC day, ``DateSent<``
     on or before it and ``DateSent>`` on or after it. Its client sends a ``date`` as
     ``2026-12-05T00:00:00Z``, so a time of day is read as the UTC day it falls on, not as an
     instant (an instant would match only messages sent at exactly midnight).
     """
-    m = t.messages
-    conds: list[Any] = []
+    sent_from: list[datetime] = []
+    sent_before: list[datetime] = []
     for key in ("DateSent", "DateSent<", "DateSent>"):
         raw = params.get(key)
         if not raw:
@@ -197,14 +199,11 @@ def _date_bounds(params: Params) -> list[Any]:
         start = datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
         # parse_datetime stops at 9999-12-30, so every accepted day has a next day.
         end = start + timedelta(days=1)
-        if key == "DateSent":
-            conds.append(m.c.date_sent >= start)
-            conds.append(m.c.date_sent < end)
-        elif key == "DateSent<":
-            conds.append(m.c.date_sent < end)
-        else:
-            conds.append(m.c.date_sent >= start)
-    return conds
+        if key != "DateSent<":
+            sent_from.append(start)
+        if key != "DateSent>":
+            sent_before.append(end)
+    return sent_from, sent_before
 
 
 def _encode_token(row: dict[str, Any]) -> str:
@@ -241,26 +240,22 @@ async def list_messages(account: str, request: Request) -> FastJSONResponse:
     params = await read_params(request)
     page_size = params.int("PageSize", low=1, high=1000) or 50
     page = params.int("Page", low=0, high=10**9) or 0
-    m = t.messages
-    query = select(m).where(m.c.account_sid == account_sid)
-    if params.get("To"):
-        query = query.where(m.c.to_addr == params.get("To"))
-    if params.get("From"):
-        query = query.where(m.c.from_addr == params.get("From"))
-    for cond in _date_bounds(params):
-        query = query.where(cond)
+    sent_from, sent_before = _date_bounds(params)
     token = params.get("PageToken")
-    if token:
-        created, sid = _decode_token(token)
-        query = query.where(
-            or_(m.c.date_created < created, and_(m.c.date_created == created, m.c.sid < sid))
-        )
-    query = query.order_by(m.c.date_created.desc(), m.c.sid.desc()).limit(page_size + 1)
-    if not token and page:
-        # No token (a hand-made URL, or previous_page_uri): page by offset instead.
-        query = query.offset(page * page_size)
-    async with rt.db.read() as conn:
-        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    rows = await store.list_messages(
+        rt.db,
+        store.ListQuery(
+            account_sid=account_sid,
+            limit=page_size + 1,
+            to=params.get("To") or None,
+            from_=params.get("From") or None,
+            sent_from=tuple(sent_from),
+            sent_before=tuple(sent_before),
+            after=_decode_token(token) if token else None,
+            # No token (a hand-made URL, or previous_page_uri): page by offset instead.
+            offset=page * page_size if not token else 0,
+        ),
+    )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     filters = [

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -31,20 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Float,
-    Select,
-    String,
-    Text,
-    and_,
-    bindparam,
-    insert,
-    literal,
-    or_,
-    select,
-    type_coerce,
-    update,
-)
+from sqlalchemy import Float, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
@@ -52,8 +38,9 @@ from textwire import tables as t
 from textwire.backoff import backoff
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
 from textwire.links.tables import links as link_rows
+from textwire.messages import store
+from textwire.messages.changes import Change, idle
 from textwire.messages.status import AWAITING_RECEIPT
-from textwire.messages.transitions import Change, record
 from textwire.phone import InvalidPhoneNumber, parse_phone
 from textwire.providers.base import OutboundMessage, Receipt, SendResult, handover_ref
 from textwire.providers.registry import Route
@@ -64,68 +51,14 @@ from textwire.senders import sticky
 from textwire.senders.directory import SenderInfo
 from textwire.senders.pool import choose
 from textwire.senders.selection import NoEligibleSender
-from textwire.senders.tables import sender_leases
 
 log = logging.getLogger("textwire.worker")
 # The name server.py supervises this loop under, which /healthz reports.
 LOOP_NAME = "worker"
 
 PRICE_PER_SEGMENT = 0.0079
-# What a tick reads of a claimed row: what selection, hand-over, status callbacks and the
-# long-code fallback use. Fewer columns is less conversion per row (dates and JSON cost most).
-CLAIMED_COLUMNS = (
-    "sid",
-    "account_sid",
-    "service_sid",
-    "sender_sid",
-    "integration_sid",
-    "from_addr",
-    "to_addr",
-    "body",
-    "num_segments",
-    "encoding",
-    "media_urls",
-    "status",
-    "status_callback",
-    "validity_period",
-    "attempts",
-    "price",
-    "extra",
-    "send_at",
-    "date_created",
-)
-# On SQLite the JSON columns are read as text and decoded here: SQLAlchemy would json.loads
-# every row's stored 'null' too. (asyncpg decodes JSON itself on PostgreSQL.)
-_JSON_COLUMNS = frozenset({"media_urls", "extra"})
-
-
-def _json(value: str | None) -> Any:
-    return None if value is None or value == "null" else json.loads(value)
-
-
-def _due_condition(*, skip_busy: bool) -> Any:
-    """Rows due now; with ``skip_busy``, not those bound for a destination that is full
-    (bind parameter ``busy``: integration SIDs)."""
-    m = t.messages
-    now = bindparam("now", type_=Float)
-    due = and_(
-        m.c.next_attempt_at.is_not(None),
-        m.c.next_attempt_at <= now,
-        or_(m.c.lease_until.is_(None), m.c.lease_until < now),
-    )
-    if not skip_busy:
-        return due
-    busy = bindparam("busy", expanding=True, type_=String)
-    return and_(due, or_(m.c.integration_sid.is_(None), m.c.integration_sid.not_in(busy)))
-
-
 # Built once: the expression objects cost more to make each tick than to run (SQLAlchemy
-# caches the compiled SQL, not the statement objects). The variants without the busy
-# filter serve the common case, no destination full.
-_DUE = {
-    skip: select(literal(1)).select_from(t.messages).where(_due_condition(skip_busy=skip)).limit(1)
-    for skip in (False, True)
-}
+# caches the compiled SQL, not the statement objects).
 _RECEIPTS_DUE = (
     select(literal(1))
     .select_from(t.sandbox_messages)
@@ -135,30 +68,6 @@ _RECEIPTS_DUE = (
     )
     .limit(1)
 )
-
-
-def _claim_statement(
-    batch: int, *, skip_locked: bool, json_as_text: bool, skip_busy: bool
-) -> Select[Any]:
-    m = t.messages
-    held_elsewhere = select(sender_leases.c.sender_sid).where(
-        sender_leases.c.owner != bindparam("owner", type_=String),
-        sender_leases.c.lease_until > bindparam("held_after", type_=Float),
-    )
-    columns = [
-        type_coerce(m.c[name], Text) if json_as_text and name in _JSON_COLUMNS else m.c[name]
-        for name in CLAIMED_COLUMNS
-    ]
-    stmt = (
-        select(*columns)
-        .where(
-            _due_condition(skip_busy=skip_busy),
-            or_(m.c.sender_sid.is_(None), m.c.sender_sid.not_in(held_elsewhere)),
-        )
-        .order_by(m.c.next_attempt_at)
-        .limit(batch)
-    )
-    return stmt.with_for_update(skip_locked=True, of=m) if skip_locked else stmt
 
 
 MAX_BACKOFF = 300.0
@@ -209,7 +118,7 @@ class Worker:
         # rather than a poll later, so a busy sender loses no time between its windows.
         self._next_due: float | None = None
         self.loops = 0  # turns of ``run``'s loop, for benchmarks and debugging
-        self._claim_stmts: dict[bool, Select[Any]] = {}
+        self.claims = store.Claims(rt.db, rt.settings.worker_batch_size, self.owner)
         # Hand-overs in flight to remote destinations: messages out per destination, the
         # most each may have out, their SIDs, and the tasks carrying them.
         self._out: dict[str | None, int] = defaultdict(int)
@@ -268,48 +177,6 @@ class Worker:
         limit = self.rt.settings.handover_per_destination_concurrency
         return min(limit, route.concurrency) if route.concurrency else limit
 
-    async def _due(self, now: float, busy: list[str]) -> bool:
-        """Whether any row is due: a cheap indexed read, so an idle worker takes no write
-        lock (on SQLite the API's writes would otherwise queue behind every poll)."""
-        params: dict[str, Any] = {"now": now}
-        if busy:
-            params["busy"] = busy
-        async with self.rt.db.read() as conn:
-            found = await conn.scalar(_DUE[bool(busy)], params)
-        return found is not None
-
-    async def _claim(
-        self, conn: AsyncConnection, now: float, busy: list[str]
-    ) -> list[dict[str, Any]]:
-        """Due rows, held for the caller's transaction: by SQLite's write lock, or by row
-        locks that other workers skip on PostgreSQL. Nothing is written here; a row that
-        leaves the transaction for a remote provider gets a lease (``tick``)."""
-        stmt = self._claim_stmts.get(bool(busy))
-        if stmt is None:
-            stmt = self._claim_stmts[bool(busy)] = _claim_statement(
-                self.rt.settings.worker_batch_size,
-                skip_locked=self.rt.db.skip_locked,
-                json_as_text=self.rt.db.is_sqlite,
-                skip_busy=bool(busy),
-            )
-        params: dict[str, Any] = {
-            "now": now,
-            "owner": self.owner,
-            "held_after": now - TAKEOVER_GAP,
-        }
-        if busy:
-            params["busy"] = busy
-        claimed = (await conn.execute(stmt, params)).all()
-        rows = []
-        as_text = self.rt.db.is_sqlite
-        for found in claimed:
-            row = dict(zip(CLAIMED_COLUMNS, found, strict=True))
-            if as_text:
-                row["media_urls"] = _json(row["media_urls"])
-                row["extra"] = _json(row["extra"])
-            rows.append(row)
-        return rows
-
     async def tick(self) -> int:
         """Claim one batch and take every row in it one step forward; returns rows taken.
 
@@ -321,7 +188,7 @@ class Worker:
         """
         now = time.time()
         busy = self._busy()
-        if not await self._due(now, busy):
+        if not await self.claims.any_due(now, busy):
             return 0
         groups: dict[str | None, _Group] = {}
         local: list[Item] = []
@@ -329,7 +196,8 @@ class Worker:
         left = 0
         try:
             async with self.rt.db.write() as conn:
-                rows = await self._claim(conn, now, busy)
+                # Not rows of a sender another worker holds (or held until a moment ago).
+                rows = await self.claims.claim(conn, now, busy, held_after=now - TAKEOVER_GAP)
                 if not rows:
                     return 0
                 side = _SideRows(mappings=await self._sticky_for(rows))
@@ -340,7 +208,7 @@ class Worker:
                         left += 1
                         continue
                     if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
-                        pre.append(Change(row, values=_idle()))
+                        pre.append(Change(row, values=idle()))
                         continue
                     if self._expired(row, now):
                         pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
@@ -408,7 +276,7 @@ class Worker:
                     pre += [
                         Change(row, values=lease) for row, _ in (*group.handover, *group.orphans)
                     ]
-                await record(conn, self.rt, pre)
+                await _record(conn, self.rt, pre)
         except BaseException:
             # Nothing of this tick happened: what it held of the rate windows is free again.
             self.limiter.release(time.time(), local_held)
@@ -444,7 +312,7 @@ class Worker:
                     log.exception("could not renew the leases of a hand-over in flight")
             post = work.result()
             async with self.rt.db.write() as conn:
-                await record(conn, self.rt, await _unless_overtaken(conn, self.rt, post))
+                await _record(conn, self.rt, await store.unless_overtaken(conn, self.rt.db, post))
         except Exception:
             # Its rows keep 'sending' and their lease; when it ends they are reconciled.
             log.exception(
@@ -467,13 +335,8 @@ class Worker:
         lease = self.rt.settings.lease_seconds
         async with self.rt.db.write() as conn:
             if group.lease_until - now < lease / 2:
-                m = t.messages
                 group.lease_until = now + lease
-                await conn.execute(
-                    update(m)
-                    .where(m.c.sid.in_(group.sids()), m.c.lease_owner == self.owner)
-                    .values(lease_until=group.lease_until)
-                )
+                await self.claims.renew(conn, group.sids(), group.lease_until)
             senders = {s.sid for _, s in (*group.handover, *group.orphans)}
             await self.leases.acquire(conn, senders, now)
 
@@ -727,13 +590,7 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: Sequence[Receipt]) ->
     receipts = [rc for rc in receipts if rc.message_sid is not None]
     if not receipts:
         return
-    m = t.messages
-    current = {
-        r["sid"]: dict(r)
-        for r in (
-            await conn.execute(select(m).where(m.c.sid.in_([x.message_sid for x in receipts])))
-        ).mappings()
-    }
+    current = await store.rows_by_sid(conn, {rc.message_sid for rc in receipts if rc.message_sid})
     changes: list[Change] = []
     for rc in receipts:
         row = current.get(rc.message_sid or "")
@@ -744,12 +601,12 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: Sequence[Receipt]) ->
             # sent, so say so first; the worker's later 'sent' then finds it moved on.
             changes.append(Change(row, "sent", values={"date_sent": rt.clock.now()}))
         changes += await _receipt(rt, row, rc)
-    await record(conn, rt, changes)
+    await _record(conn, rt, changes)
 
 
 async def _receipt(rt: Runtime, row: dict[str, Any], receipt: Receipt) -> list[Change]:
     """A sent message's receipt, and its re-send from a long code when that applies."""
-    changes = [Change(row, receipt.status, error_code=receipt.error_code, values=_idle())]
+    changes = [Change(row, receipt.status, error_code=receipt.error_code, values=idle())]
     if receipt.status == "undelivered":
         retry = await _fallback_to_long_code(rt, row, receipt.error_code)
         if retry is not None:
@@ -810,38 +667,14 @@ async def _fallback_to_long_code(
     )
 
 
-async def _unless_overtaken(conn: Any, rt: Runtime, changes: list[Change]) -> list[Change]:
-    """Drop the status of a hand-over result whose message a receipt already moved on.
-
-    A fast provider (or another worker's receipt pump) can report delivery before the
-    worker records 'sent'; the result's columns still apply, its status must not.
-    """
-    sent = [ch.row["sid"] for ch in changes if ch.status == "sent"]
-    if not sent:
-        return changes
-    m = t.messages
-    query = select(m.c.sid, m.c.status).where(m.c.sid.in_(sent))
-    if not rt.db.is_sqlite:
-        query = query.with_for_update()  # hold them until this transaction records
-    now_status = {sid: status for sid, status in await conn.execute(query)}
-    overtaken = {sid for sid in sent if now_status.get(sid) != "sending"}
-    kept = []
-    for ch in changes:
-        if ch.row["sid"] not in overtaken:
-            kept.append(ch)
-        elif ch.status == "sent":
-            values = {k: v for k, v in ch.values.items() if k in ("provider_sid", "price")}
-            kept.append(Change(ch.row, values=values))
-        # else: a receipt that came with the answer; the message already has its own.
-    return kept
-
-
-def _idle() -> dict[str, Any]:
-    return {"next_attempt_at": None, "lease_until": None, "lease_owner": None}
+async def _record(conn: AsyncConnection, rt: Runtime, changes: list[Change]) -> None:
+    await store.record(
+        conn, rt.db, changes, now=rt.clock.now(), metrics=rt.metrics, token=rt.tokens.token
+    )
 
 
 def _fail(row: dict[str, Any], code: int, message: str | None) -> Change:
-    return Change(row, "failed", error_code=code, error_message=message, values=_idle())
+    return Change(row, "failed", error_code=code, error_message=message, values=idle())
 
 
 def _outbound(row: dict[str, Any], sender: SenderInfo) -> OutboundMessage:

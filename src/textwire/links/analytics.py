@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, distinct, false, func, select
+from sqlalchemy import ColumnElement, distinct, false, func, select
 
-from textwire import tables as t
 from textwire.clock import iso8601
 from textwire.db import Database
 from textwire.links import tables as lt
+from textwire.messages import store
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ _CLICKS = lt.link_clicks.join(lt.links, lt.link_clicks.c.slug == lt.links.c.slug
 
 async def stats(db: Database, scope: Scope, *, include_bots: bool = False) -> dict[str, Any]:
     """Totals, unique clicks, first/last click, device/OS/browser breakdown and CTR."""
-    c, k, m = lt.link_clicks, lt.links, t.messages
+    c, k = lt.link_clicks, lt.links
     in_scope = scope.on(k)
     counted = [*in_scope] if include_bots else [*in_scope, c.c.is_bot == false()]
     async with db.read() as conn:
@@ -91,16 +91,10 @@ async def stats(db: Database, scope: Scope, *, include_bots: bool = False) -> di
             )
         }
         links = await conn.scalar(select(func.count()).where(*in_scope))
-        delivered = await conn.scalar(
-            _distinct_messages(k, in_scope).where(m.c.status == "delivered")
+        delivered = await store.delivered_among(conn, k, k.c.message_sid, in_scope)
+        clicked = await store.delivered_among(
+            conn, _CLICKS, k.c.message_sid, [*in_scope, c.c.is_bot == false()]
         )
-        clicked = await conn.scalar(
-            _distinct_messages(_CLICKS, [*in_scope, c.c.is_bot == false()]).where(
-                m.c.status == "delivered"
-            )
-        )
-    delivered = int(delivered or 0)
-    clicked = int(clicked or 0)
     return {
         "links": int(links or 0),
         "total_clicks": int(total or 0),
@@ -116,16 +110,6 @@ async def stats(db: Database, scope: Scope, *, include_bots: bool = False) -> di
         "click_through_rate": round(clicked / delivered, 4) if delivered else None,
         "include_bots": include_bots,
     }
-
-
-def _distinct_messages(source: Any, conds: list[ColumnElement[bool]]) -> Select[Any]:
-    """Distinct messages of the links in ``source`` (``links``, or clicks joined to them)."""
-    k, m = lt.links, t.messages
-    return (
-        select(func.count(distinct(k.c.message_sid)))
-        .select_from(source.join(m, and_(m.c.sid == k.c.message_sid)))
-        .where(*conds)
-    )
 
 
 def _aware(value: Any) -> datetime | None:

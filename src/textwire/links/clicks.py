@@ -35,6 +35,7 @@ from textwire.accounts import TokenCache
 from textwire.db import Database
 from textwire.links import tables as lt
 from textwire.links.useragent import ClientInfo, UserAgentClassifier
+from textwire.messages import store
 from textwire.outbox.rows import WebhookRow, json_webhook_row
 
 log = logging.getLogger("textwire.links.clicks")
@@ -331,7 +332,7 @@ class ClickRecorder:
         domain_sids = {target.domain_sid for target, _ in clicks if target.domain_sid}
         if not domain_sids:
             return []
-        d, m = lt.link_domains, t.messages
+        d = lt.link_domains
         async with self._db.read() as conn:
             callbacks = {
                 r.sid: r.callback_url
@@ -342,16 +343,7 @@ class ClickRecorder:
             }
             wanted = [(target, c) for target, c in clicks if target.domain_sid in callbacks]
             message_sids = {target.message_sid for target, _ in wanted}
-            senders = (
-                {
-                    r.sid: r.from_addr
-                    for r in await conn.execute(
-                        select(m.c.sid, m.c.from_addr).where(m.c.sid.in_(message_sids))
-                    )
-                }
-                if message_sids
-                else {}
-            )
+            senders = await store.from_addrs(conn, message_sids) if message_sids else {}
         now = datetime.now(UTC)
         hooks = []
         for target, click in wanted:

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Table, insert
 
-from textwire import tables as t
 from textwire.db import Database
+from textwire.messages import store
 
 Row = dict[str, Any]
 Extra = Sequence[tuple[Table, Row]]
@@ -61,10 +61,7 @@ class MessageInserter:
         messages = [m for m, _, _, _ in batch]
         events = [e for _, e, _, _ in batch]
         async with self._db.write() as conn:
-            await self._db.executemany(conn, insert(t.messages), messages, key="messages.insert")
-            await self._db.executemany(
-                conn, insert(t.message_events), events, key="message_events.insert"
-            )
+            await store.insert_batch(self._db, conn, messages, events)
             for table, rows in others.items():
                 await conn.execute(insert(table), rows)
 

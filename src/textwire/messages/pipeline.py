@@ -20,6 +20,7 @@ from textwire.ids import new_sid
 from textwire.links import tables as lt
 from textwire.links.rewrite import find_urls
 from textwire.links.shortener import Shortened, resolve_mode
+from textwire.messages.rows import first_event, message_row
 from textwire.phone import InvalidPhoneNumber, PhoneNumber, parse_phone
 from textwire.runtime import Runtime
 from textwire.senders.directory import AccountSnapshot, SenderInfo, ServiceInfo
@@ -246,10 +247,19 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
             if urls
             else Shortened(text, [], None)
         )
-        row = _message_row(req, sid, sender, service, recipient, shortened, smart, status)
-        row.update(date_created=now, date_updated=now, send_at=send_at)
-        row["status_callback"] = callback or (service.status_callback if service else None)
-        row["next_attempt_at"] = send_at.timestamp() if send_at else time.time()
+        row = _message_row(
+            req,
+            sid,
+            sender,
+            service,
+            recipient,
+            shortened,
+            smart,
+            status,
+            now=now,
+            send_at=send_at,
+            status_callback=callback or (service.status_callback if service else None),
+        )
         if shortened.withheld:  # stored, visible, never dispatched
             row.update(
                 status="failed",
@@ -257,12 +267,7 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
                 error_message=WITHHELD,
                 next_attempt_at=None,
             )
-        event = {
-            "message_sid": sid,
-            "status": row["status"],
-            "error_code": row["error_code"],
-            "at": now,
-        }
+        event = first_event(row)
         link_rows = [(lt.links, {**r, "message_sid": sid}) for r in shortened.rows]
         try:
             await rt.inserter.insert(row, event, link_rows)
@@ -284,8 +289,12 @@ def _message_row(
     shortened: Shortened,
     smart: bool,
     status: str,
+    *,
+    now: datetime,
+    send_at: datetime | None,
+    status_callback: str | None,
 ) -> dict[str, Any]:
-    """The message row for the (rewritten) text; times and callbacks are set by the caller."""
+    """The message row for the (rewritten) text, due now or at ``send_at``."""
     info = segments.analyze(shortened.text, smart_encoding=smart)
     validity = req.validity_period or (service.validity_period if service else DEFAULT_VALIDITY)
     extra = dict(req.extra)
@@ -293,31 +302,25 @@ def _message_row(
         extra["smart_encoded_replacements"] = len(info.replacements)
     if shortened.record is not None:
         extra["link_shortening"] = shortened.record
-    return {
-        "sid": sid,
-        "account_sid": req.account_sid,
-        "service_sid": service.sid if service else None,
-        "sender_sid": sender.sid if sender else None,
-        "integration_sid": sender.integration_sid if sender else None,
-        "direction": "outbound-api",
-        "from_addr": sender.value if sender else None,
-        "to_addr": recipient,
-        "body": info.text,
-        "num_segments": info.num_segments,
-        "encoding": info.encoding,
-        "num_media": len(req.media_urls),
-        "media_urls": list(req.media_urls) or None,
-        "status": status,
-        "error_code": None,
-        "error_message": None,
-        "validity_period": validity,
-        "smart_encoded": smart,
-        "price": None,
-        "price_unit": "USD",
-        "provider_sid": None,
-        "attempts": 0,
-        "lease_until": None,
-        "lease_owner": None,
-        "extra": extra or None,
-        "date_sent": None,
-    }
+    return message_row(
+        sid=sid,
+        account_sid=req.account_sid,
+        service_sid=service.sid if service else None,
+        sender_sid=sender.sid if sender else None,
+        integration_sid=sender.integration_sid if sender else None,
+        direction="outbound-api",
+        from_addr=sender.value if sender else None,
+        to_addr=recipient,
+        body=info.text,
+        num_segments=info.num_segments,
+        encoding=info.encoding,
+        media_urls=req.media_urls,
+        status=status,
+        status_callback=status_callback,
+        validity_period=validity,
+        smart_encoded=smart,
+        next_attempt_at=send_at.timestamp() if send_at else time.time(),
+        extra=extra,
+        send_at=send_at,
+        now=now,
+    )

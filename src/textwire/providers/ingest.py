@@ -16,21 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from textwire import segments
 from textwire import tables as t
 from textwire.dispatch.worker import apply_receipts
 from textwire.ids import new_sid
+from textwire.messages import store
+from textwire.messages.changes import Change, idle
+from textwire.messages.rows import message_row
 from textwire.messages.serialize import API_VERSION
 from textwire.messages.status import AWAITING_RECEIPT
-from textwire.messages.transitions import Change, record
 from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
 from textwire.providers.base import Receipt
@@ -43,10 +44,6 @@ log = logging.getLogger("textwire.providers.ingest")
 UNDELIVERED = frozenset({"undelivered", "failed"})
 # How long a receipt may wait for the worker to record that the provider took the message.
 LATE_RECEIPT_WAIT = 60.0
-
-
-def _idle() -> dict[str, Any]:
-    return {"next_attempt_at": None, "lease_until": None, "lease_owner": None}
 
 
 class Ingest:
@@ -69,55 +66,31 @@ class Ingest:
         pending: list[Receipt] = []
         if not receipts:
             return pending
-        refs = pt.provider_refs
-        m = t.messages
         async with self.rt.db.write() as conn:
             by_ref = {r.provider_ref: r for r in receipts if r.provider_ref}
-            known: list[Any] = []
-            if by_ref:
-                known = list(
-                    (
-                        await conn.execute(
-                            select(refs).where(
-                                refs.c.integration_sid == integration_sid,
-                                refs.c.provider_ref.in_(list(by_ref)),
-                            )
-                        )
-                    ).mappings()
-                )
+            known = await store.refs_named(conn, integration_sid, list(by_ref)) if by_ref else []
             for ref in known:
-                rc = by_ref[ref["provider_ref"]]
-                await conn.execute(
-                    update(refs)
-                    .where(
-                        refs.c.integration_sid == integration_sid,
-                        refs.c.provider_ref == ref["provider_ref"],
-                    )
-                    .values(status=rc.status, error_code=rc.error_code)
+                rc = by_ref[ref.provider_ref]
+                await store.set_ref_status(
+                    conn, integration_sid, ref.provider_ref, rc.status, rc.error_code
                 )
             # What each message's receipt says, once all its parts are counted.
             verdict: dict[str, Receipt] = {}
-            sids = {ref["message_sid"] for ref in known}
-            parts: dict[str, list[Any]] = defaultdict(list)
+            sids = {ref.message_sid for ref in known}
+            parts: dict[str, list[store.Ref]] = {}
             if sids:
                 # Parts' receipts arrive side by side: take the messages' row locks so the
                 # last part's transaction sees the others' committed part statuses.
-                await conn.execute(
-                    select(m.c.sid)
-                    .where(m.c.sid.in_(sorted(sids)))
-                    .order_by(m.c.sid)
-                    .with_for_update()
-                )
-                for part_row in (
-                    await conn.execute(select(refs).where(refs.c.message_sid.in_(list(sids))))
-                ).mappings():
-                    parts[part_row["message_sid"]].append(part_row)
+                await store.lock(conn, sids)
+                parts = await store.parts_of(conn, sids)
             for ref in known:
-                sid = ref["message_sid"]
-                rc = by_ref[ref["provider_ref"]]
-                if rc.status in UNDELIVERED or all(p["status"] == "delivered" for p in parts[sid]):
+                sid = ref.message_sid
+                rc = by_ref[ref.provider_ref]
+                if rc.status in UNDELIVERED or all(
+                    p.status == "delivered" for p in parts.get(sid, ())
+                ):
                     verdict.setdefault(sid, rc)
-            seen = {k["provider_ref"] for k in known}
+            seen = {k.provider_ref for k in known}
             for rc in receipts:
                 if rc.message_sid and rc.provider_ref not in seen:
                     verdict.setdefault(rc.message_sid, replace(rc, provider_ref=None))
@@ -130,12 +103,7 @@ class Ingest:
             ]
             if not verdict:
                 return pending
-            current = {
-                r["sid"]: dict(r)
-                for r in (
-                    await conn.execute(select(m).where(m.c.sid.in_(list(verdict))))
-                ).mappings()
-            }
+            current = await store.rows_by_sid(conn, verdict)
             plain: list[Receipt] = []
             changes: list[Change] = []
             for sid, rc in verdict.items():
@@ -158,7 +126,7 @@ class Ingest:
                             "failed",
                             error_code=rc.error_code or 30008,
                             error_message=rc.error_message,
-                            values=_idle(),
+                            values=idle(),
                         )
                     )
                     continue
@@ -173,7 +141,14 @@ class Ingest:
                     changes.append(Change(row, values={"error_message": rc.error_message}))
             # The worker's own receipt path: it also knows what follows an undelivered one.
             await apply_receipts(conn, self.rt, plain)
-            await record(conn, self.rt, changes)
+            await store.record(
+                conn,
+                self.rt.db,
+                changes,
+                now=self.rt.clock.now(),
+                metrics=self.rt.metrics,
+                token=self.rt.tokens.token,
+            )
         return pending
 
     def _apply_later(self, integration_sid: str, receipts: list[Receipt]) -> None:
@@ -258,40 +233,26 @@ class Ingest:
         info = segments.analyze(sms.body)
         now = rt.clock.now()
         sid = new_sid("MM" if sms.media_urls else "SM")
-        row: dict[str, Any] = {
-            "sid": sid,
-            "account_sid": account_sid,
-            "service_sid": sender.service_sid if sender else None,
-            "sender_sid": sender.sid if sender else None,
-            "integration_sid": integration_sid,
-            "direction": "inbound",
-            "from_addr": sms.from_addr[:32],
-            "to_addr": sms.to_addr[:32],
-            "body": sms.body,
-            "num_segments": max(sms.num_segments, info.num_segments),
-            "encoding": info.encoding,
-            "num_media": len(sms.media_urls),
-            "media_urls": list(sms.media_urls) or None,
-            "status": "received",
-            "error_code": None,
-            "error_message": None,
-            "status_callback": None,
-            "validity_period": None,
-            "smart_encoded": False,
-            "price": None,
-            "price_unit": "USD",
-            "provider_sid": (sms.provider_ref or "")[:64] or None,
-            "attempts": 0,
-            "next_attempt_at": None,
-            "lease_until": None,
-            "lease_owner": None,
-            "extra": dict(sms.extra) or None,
-            "send_at": None,
-            "date_created": now,
-            "date_updated": now,
-            "date_sent": now,
-        }
-        if sms.provider_ref and await self._seen(integration_sid, sms.provider_ref):
+        row = message_row(
+            sid=sid,
+            account_sid=account_sid,
+            service_sid=sender.service_sid if sender else None,
+            sender_sid=sender.sid if sender else None,
+            integration_sid=integration_sid,
+            direction="inbound",
+            from_addr=sms.from_addr[:32],
+            to_addr=sms.to_addr[:32],
+            body=sms.body,
+            num_segments=max(sms.num_segments, info.num_segments),
+            encoding=info.encoding,
+            media_urls=sms.media_urls,
+            status="received",
+            provider_sid=(sms.provider_ref or "")[:64] or None,
+            extra=sms.extra,
+            now=now,
+            date_sent=now,
+        )
+        if sms.provider_ref and await store.inbound_seen(rt.db, integration_sid, sms.provider_ref):
             log.info(
                 "repeated inbound message ignored",
                 extra={"integration": integration_sid, "ref": sms.provider_ref},
@@ -300,35 +261,17 @@ class Ingest:
         extra_params = await on_inbound(rt, row)  # keyword handling (consent) hooks in here
         target = await self._forward_target(row)
         async with rt.db.write() as conn:
-            if sms.provider_ref:
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(
-                            insert(pt.provider_refs).values(
-                                integration_sid=integration_sid,
-                                provider_ref=f"in:{sms.provider_ref}"[:80],
-                                message_sid=sid,
-                                part=0,
-                                parts=1,
-                                status="received",
-                                error_code=None,
-                                created_at=time.time(),
-                            )
-                        )
-                except IntegrityError:
-                    log.info(
-                        "repeated inbound message ignored",
-                        extra={"integration": integration_sid, "ref": sms.provider_ref},
-                    )
-                    return None
+            if sms.provider_ref and not await store.claim_inbound_ref(
+                conn, integration_sid, sms.provider_ref, sid
+            ):
+                log.info(
+                    "repeated inbound message ignored",
+                    extra={"integration": integration_sid, "ref": sms.provider_ref},
+                )
+                return None
             if target is None:
                 row["extra"] = {**(row["extra"] or {}), "forwarded": False}
-            await conn.execute(insert(t.messages).values(**row))
-            await conn.execute(
-                insert(t.message_events).values(
-                    message_sid=sid, status="received", error_code=None, at=now
-                )
-            )
+            await store.insert_one(conn, row)
             if target is not None:
                 params = inbound_webhook_params(row, extra_params)
                 await conn.execute(
@@ -346,17 +289,6 @@ class Ingest:
                 )
         rt.metrics.transitions.labels("received").inc()
         return sid
-
-    async def _seen(self, integration_sid: str, provider_ref: str) -> bool:
-        refs = pt.provider_refs
-        async with self.rt.db.read() as conn:
-            found = await conn.scalar(
-                select(refs.c.message_sid).where(
-                    refs.c.integration_sid == integration_sid,
-                    refs.c.provider_ref == f"in:{provider_ref}"[:80],
-                )
-            )
-        return found is not None
 
     async def _forward_target(self, row: dict[str, Any]) -> str | None:
         """The service's inbound URL, the number's own URL, or None (store only)."""

@@ -27,7 +27,7 @@ from textwire.config import Settings
 from textwire.crypto import SecretBox
 from textwire.db import Database
 from textwire.egress import client_factory
-from textwire.providers import tables as pt
+from textwire.messages import store
 from textwire.providers.base import OutboundMessage, Provider, SendResult
 from textwire.providers.common import Connector, IntegrationConfig, ProviderEnv, Sink
 from textwire.providers.kinds import KINDS, kind
@@ -215,32 +215,6 @@ class ProviderRegistry:
             await connector.close()
         self._connectors.clear()
 
-    async def record_refs(self, integration_sid: str, results: Sequence[SendResult]) -> None:
-        rows = []
-        now = time.time()
-        for r in results:
-            if r.outcome != "accepted":
-                continue
-            refs = r.provider_refs or ((r.provider_sid,) if r.provider_sid else ())
-            # A provider that gives no id still gets a row: lookup() must know it has it.
-            refs = refs or (f"textwire:{r.sid}",)
-            for part, ref in enumerate(refs):
-                rows.append(
-                    {
-                        "integration_sid": integration_sid,
-                        "provider_ref": ref,
-                        "message_sid": r.sid,
-                        "part": part,
-                        "parts": len(refs),
-                        "status": None,
-                        "error_code": None,
-                        "created_at": now,
-                    }
-                )
-        if rows:
-            async with self.db.write() as conn:
-                await conn.execute(pt.provider_refs.insert(), rows)
-
 
 class RoutedProvider:
     """An integration as the worker sees it: its connector, or its backup while it is down."""
@@ -319,7 +293,7 @@ class RoutedProvider:
                         "error": r.error_message,
                     },
                 )
-        await self._reg.record_refs(cfg.sid, results)
+        await store.record_refs(self._reg.db, cfg.sid, results)
         return [replace(r, route=cfg.sid) for r in results]
 
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
@@ -331,19 +305,7 @@ class RoutedProvider:
         if not sids:
             return {}
         first = [ref for ref in sids if "#" not in ref]
-        refs = pt.provider_refs
-        rows: list[Any] = []
-        if first:
-            async with self._reg.db.read() as conn:
-                rows = list(
-                    (
-                        await conn.execute(
-                            select(
-                                refs.c.message_sid, refs.c.provider_ref, refs.c.integration_sid
-                            ).where(refs.c.message_sid.in_(first), refs.c.part == 0)
-                        )
-                    ).all()
-                )
+        rows = await store.first_refs(self._reg.db, first) if first else []
         found = {
             r.message_sid: SendResult(
                 r.message_sid,

@@ -38,11 +38,12 @@ from sqlalchemy import bindparam, func, select, update
 from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.dispatch.worker import Worker
 from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 from textwire.senders.api import create_sender_row
 from textwire.server import run, settle_gc
 from throwaway_db import BenchDatabase, throwaway_database

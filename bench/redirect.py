@@ -50,10 +50,10 @@ from sqlalchemy import func, select
 
 from textwire.accounts import create_account
 from textwire.api.params import Params
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.links import tables as lt
 from textwire.messages.pipeline import SendRequest, send
-from textwire.runtime import open_runtime
 from textwire.senders.api import create_sender_row
 
 GOAL_RATIO = 0.35

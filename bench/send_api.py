@@ -48,9 +48,10 @@ from sqlalchemy import func, select
 
 from textwire.accounts import create_account
 from textwire.api.params import Params
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.messages import tables as mt
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 from textwire.senders.api import create_sender_row
 from throwaway_db import BenchDatabase, throwaway_database
 

@@ -1,7 +1,13 @@
-"""The composition root: one ``Runtime`` per process holds every shared object.
+"""The ``Runtime`` record: one per process, holding every shared object.
 
 Caches and registries live here, not in module globals, so tests can run several
 runtimes side by side and each API, worker or CLI call gets what it needs passed in.
+
+It sits above the domains whose objects it holds and below the front doors (routes, the
+send pipeline, inbound keyword handling) that read it; no domain module imports it. Domain
+code that needs part of it declares a Protocol of that part (``dispatch.worker.WorkerDeps``,
+``providers.ingest.IngestDeps``), which this record satisfies. ``compose.open_runtime``
+builds it and wires what crosses layers (the ingest sink's inbound hook).
 """
 
 from __future__ import annotations
@@ -12,13 +18,12 @@ from textwire.accounts import Authenticator, TokenCache
 from textwire.clock import Clock
 from textwire.config import Settings
 from textwire.consent.state import ConsentCache
-from textwire.crypto import SecretBox, load_or_create_key
+from textwire.crypto import SecretBox
 from textwire.db import Database
 from textwire.links.shortener import Shortener
 from textwire.loops import LoopRegistry
 from textwire.messages.inserter import MessageInserter
 from textwire.metrics import Metrics
-from textwire.migrate import upgrade
 from textwire.providers.base import Provider
 from textwire.providers.registry import ProviderRegistry
 from textwire.providers.sandbox import SandboxProvider
@@ -48,9 +53,6 @@ class Runtime:
     def __post_init__(self) -> None:
         self.providers = ProviderRegistry(self.db, self.box, self.settings, self.sandbox)
         self.pools = PoolCache(self.db)
-        from textwire.providers.ingest import Ingest  # it needs this module's Runtime
-
-        self.providers.sink = Ingest(self)
 
     def provider_for(self, integration_sid: str | None) -> Provider:
         """The provider behind an integration (its connector, or its backup while down)."""
@@ -59,41 +61,3 @@ class Runtime:
     async def close(self) -> None:
         await self.providers.close()
         await self.db.dispose()
-
-
-async def open_runtime(
-    settings: Settings, *, migrate: bool = True, clock: Clock | None = None
-) -> Runtime:
-    """Build the runtime for ``settings``, applying migrations first unless told not to."""
-    url = settings.resolved_database_url()
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if migrate:
-        await upgrade(url)
-    db = Database(url)
-    box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
-    tokens = TokenCache(db, box)
-    try:
-        await tokens.check_key()
-    except BaseException:
-        await db.dispose()
-        raise
-    return Runtime(
-        settings=settings,
-        db=db,
-        box=box,
-        clock=clock or Clock(),
-        auth=Authenticator(db),
-        tokens=tokens,
-        directory=Directory(db),
-        inserter=MessageInserter(db, settings.insert_batch_max),
-        metrics=Metrics(),
-        links=Shortener(settings, db),
-        consent=ConsentCache(db),
-        sandbox=SandboxProvider(
-            db,
-            delay=settings.sandbox_delivery_delay,
-            failure_rate=settings.sandbox_failure_rate,
-            seed=settings.sandbox_seed,
-        ),
-    )

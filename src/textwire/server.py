@@ -21,6 +21,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from textwire.api.app import create_app, probes_app
+from textwire.compose import open_runtime
 from textwire.config import Role, Settings
 from textwire.dispatch.worker import LOOP_NAME as WORKER_LOOP
 from textwire.dispatch.worker import Worker, worker_id
@@ -30,7 +31,7 @@ from textwire.links.listener import RedirectListener
 from textwire.links.redirect import redirector
 from textwire.loops import Body
 from textwire.outbox.deliverer import WebhookDeliverer
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.server")
 T = TypeVar("T")

@@ -47,7 +47,7 @@ def test_send_and_list_through_the_cli(settings: Settings, tmp_path: Path) -> No
     import asyncio
 
     from textwire.api.params import Params
-    from textwire.runtime import open_runtime
+    from textwire.compose import open_runtime
     from textwire.senders.api import create_sender_row
 
     async def sender() -> None:

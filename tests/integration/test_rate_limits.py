@@ -18,10 +18,10 @@ from tests.integration.test_worker_crash import _worker
 from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
-from textwire.runtime import open_runtime
 from textwire.senders.api import create_sender_row
 
 SENDERS = {"+14155550101": (5, 40), "+14155550102": (10, 80)}  # value: (MPS, messages)

@@ -322,8 +322,8 @@ def test_graceful_stop_finishes_the_request_in_flight_and_closes_idle_connection
 def _count_clicks(settings: Settings) -> int:
     from sqlalchemy import func, select
 
+    from textwire.compose import open_runtime
     from textwire.links import tables as lt
-    from textwire.runtime import open_runtime
 
     async def run() -> int:
         rt = await open_runtime(settings, migrate=False)

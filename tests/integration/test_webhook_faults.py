@@ -28,9 +28,9 @@ from starlette.responses import PlainTextResponse
 
 from tests.support import LiveServer, Receiver, make_settings
 from textwire import tables as t
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.outbox.rows import WebhookRow, form_webhook_row
-from textwire.runtime import open_runtime
 
 
 class HangingReceiver:

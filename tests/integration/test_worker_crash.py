@@ -22,10 +22,11 @@ from tests.fakes import Api, fake_json_api, public_server
 from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 from textwire.senders.api import create_sender_row
 
 COUNT = 3000

@@ -13,9 +13,9 @@ from cryptography.fernet import Fernet
 from starlette.routing import BaseRoute, Mount
 
 from textwire.api.app import create_app
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.metrics import Metrics
-from textwire.runtime import open_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

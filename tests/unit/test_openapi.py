@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 
 from textwire import urls
 from textwire.api.app import create_app
+from textwire.compose import open_runtime
 from textwire.config import Settings
-from textwire.runtime import open_runtime
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

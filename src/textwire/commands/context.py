@@ -14,10 +14,11 @@ from rich.console import Console
 from sqlalchemy import select
 
 from textwire import tables as t
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.crypto import WrongSecretKey
 from textwire.errors import TextwireError
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 
 err_console = Console(stderr=True)
 T = TypeVar("T")

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from textwire import tables as t
 from textwire.commands import filters
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.links import analytics
-from textwire.runtime import open_runtime
 
 links_app = typer.Typer(help="Short links and their clicks.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)

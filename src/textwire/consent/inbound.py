@@ -1,8 +1,12 @@
 """Keywords on inbound messages (F-CONSENT-5): consent update, confirmation reply, OptOutType.
 
-The provider webhooks that turn an inbound SMS into a call here belong to the inbound path;
-:func:`handle_inbound` is what that path calls for every inbound message, before it forwards
-the message to the customer's webhook with the returned ``OptOutType``.
+:func:`on_inbound` is the hook every inbound message passes through: ``compose`` hands it to
+``providers.ingest.Ingest``, which calls it for each inbound message before storing and
+forwarding it, and forwards the returned ``OptOutType`` with the message. A fault in keyword
+handling is logged and never costs the inbound message itself.
+
+This is an application service (a front door, like the send pipeline it replies through),
+so the providers domain reaches it only through the hook it is given.
 
 Scope: a keyword texted to a number of a messaging service applies to the whole service
 (Twilio's rule); to a number outside any service it applies to the whole account (wider than
@@ -12,6 +16,7 @@ Twilio's per-number scope: the safe side for an opt-out).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from textwire.consent import contacts
 from textwire.consent.identifiers import Identifier
@@ -85,3 +90,23 @@ async def handle_inbound(
     except TextwireError as exc:  # the consent change stands even if the reply cannot go
         log.warning("keyword reply not sent", extra={"code": exc.code, "detail": exc.detail})
     return kind
+
+
+async def on_inbound(rt: Runtime, row: dict[str, Any]) -> dict[str, str] | None:
+    """Keyword handling for one inbound message ``row`` (not yet stored): the ingest hook."""
+    try:
+        kind = await handle_inbound(
+            rt,
+            row["account_sid"],
+            to=row["to_addr"],
+            from_=row["from_addr"],
+            body=row["body"],
+            service_sid=row["service_sid"],
+        )
+    except Exception:
+        log.exception("keyword handling failed", extra={"message_sid": row["sid"]})
+        return None
+    if kind is None:
+        return None
+    row["extra"] = {**(row["extra"] or {}), "opt_out_type": kind}
+    return {"OptOutType": kind}

@@ -6,9 +6,10 @@ soon as one part is. Only a message still awaiting a receipt (``sending``/``sent
 so a late or repeated receipt changes nothing.
 
 An inbound message is stored (direction ``inbound``, status ``received``), passed to the
-keyword hook (``providers.inbound.on_inbound``) and forwarded, signed like Twilio's inbound
-webhook, to its service's ``inbound_request_url``, or to the number's own URL when the
-service says ``use_inbound_webhook_on_number``; with no URL it is stored and not forwarded.
+keyword hook it is given (``consent.inbound.on_inbound``, wired by ``compose``) and
+forwarded, signed like Twilio's inbound webhook, to its service's ``inbound_request_url``,
+or to the number's own URL when the service says ``use_inbound_webhook_on_number``; with
+no URL it is stored and not forwarded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,7 +37,6 @@ from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
 from textwire.providers.base import Receipt
 from textwire.providers.common import InboundPart, InboundSms
-from textwire.providers.inbound import on_inbound
 from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.providers.ingest")
@@ -46,11 +46,17 @@ UNDELIVERED = frozenset({"undelivered", "failed"})
 LATE_RECEIPT_WAIT = 60.0
 
 
+InboundHook = Callable[[dict[str, Any]], Awaitable[dict[str, str] | None]]
+"""Called with each inbound message row before it is stored; may add to the row's ``extra``
+and returns extra fields for the forwarded webhook (``{"OptOutType": "STOP"}``)."""
+
+
 class Ingest:
     """The ``Sink`` the registry gives every connector."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Runtime, on_inbound: InboundHook):
         self.rt = rt
+        self._on_inbound = on_inbound
         self._later: set[asyncio.Task[None]] = set()
 
     # --- receipts -------------------------------------------------------------------------
@@ -258,7 +264,7 @@ class Ingest:
                 extra={"integration": integration_sid, "ref": sms.provider_ref},
             )
             return None
-        extra_params = await on_inbound(rt, row)  # keyword handling (consent) hooks in here
+        extra_params = await self._on_inbound(row)  # keyword handling (consent) hooks in here
         target = await self._forward_target(row)
         async with rt.db.write() as conn:
             if sms.provider_ref and not await store.claim_inbound_ref(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import ChainMap, Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import bindparam, insert, update
@@ -12,20 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
 from textwire.messages.callbacks import status_callback_params
+from textwire.messages.model import Change
+from textwire.messages.status import Status
 from textwire.outbox.rows import WebhookRow, form_webhook_row
 from textwire.runtime import Runtime
 
-
-@dataclass
-class Change:
-    """A change to one message. ``status`` None changes columns only (no event, no callback)."""
-
-    row: Mapping[str, Any]
-    status: str | None = None
-    error_code: int | None = None
-    error_message: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    callback: bool = True
+__all__ = ["Change", "record"]  # Change lives in messages.model (pure); callers import it here too
 
 
 async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) -> None:
@@ -38,7 +29,7 @@ async def record(conn: AsyncConnection, rt: Runtime, changes: Sequence[Change]) 
     merged: dict[str, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
     hooks: list[WebhookRow] = []
-    counts: Counter[str] = Counter()
+    counts: Counter[Status] = Counter()
     tokens: dict[str, str] = {}
     for ch in changes:
         sid = ch.row["sid"]

@@ -6,7 +6,7 @@ import base64
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -24,9 +24,10 @@ from textwire.api.params import (
     read_params,
 )
 from textwire.errors import TextwireError, invalid, not_found
+from textwire.messages import lifecycle
+from textwire.messages.model import Message
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
 from textwire.messages.serialize import API_VERSION, message_resource
-from textwire.messages.status import PENDING
 from textwire.messages.transitions import Change, record
 from textwire.runtime import Runtime
 
@@ -132,25 +133,16 @@ async def update_message(account: str, sid: str, request: Request) -> FastJSONRe
         )
         if row is None:
             raise not_found("Message", sid)
-        values: dict[str, Any] = {"date_updated": now}
-        if status == "canceled" and row["status"] != "scheduled":
-            raise TextwireError(
-                35119, f"Message {sid} is {row['status']}; only scheduled messages can be canceled"
-            )
-        if body == "" and status != "canceled" and row["status"] in PENDING:
-            # Redacting a message still in the queue would send it empty.
-            raise TextwireError(
-                20409,
-                f"Message {sid} is {row['status']}; a body can be redacted once the message "
-                "has been sent (or cancel it first)",
-            )
-        if body == "":
-            values["body"] = ""
-        if status == "canceled":
-            values.update(next_attempt_at=None, lease_until=None, lease_owner=None)
+        edit = lifecycle.edit(
+            cast(Message, dict(row)), cancel=status == "canceled", redact=body == ""
+        )
+        if isinstance(edit, lifecycle.Refusal):
+            raise TextwireError(edit.code, edit.message)
+        values: dict[str, Any] = {"date_updated": now, **edit.values}
+        if edit.status is not None:
             # Through the transition recorder: an event and a status callback, like any change.
-            await record(conn, rt, [Change(dict(row), "canceled", values=values)])
-            values["status"] = "canceled"
+            await record(conn, rt, [Change(edit.row, edit.status, values=values)])
+            values["status"] = edit.status
         else:
             await conn.execute(update(m).where(m.c.sid == sid).values(**values))
     return FastJSONResponse(message_resource({**row, **values}))
@@ -170,10 +162,9 @@ async def delete_message(account: str, sid: str, request: Request) -> Response:
         ).first()
         if row is None:
             raise not_found("Message", sid)
-        if row.status in ("queued", "sending", "accepted"):
-            raise TextwireError(
-                20409, f"Message {sid} is {row.status}; wait until it leaves the queue to delete it"
-            )
+        refused = lifecycle.delete_refused(sid, row.status)
+        if refused is not None:
+            raise TextwireError(refused.code, refused.message)
         await conn.execute(delete(t.message_events).where(t.message_events.c.message_sid == sid))
         await conn.execute(delete(m).where(m.c.sid == sid))
     return Response(status_code=204)

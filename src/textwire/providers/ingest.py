@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +28,10 @@ from textwire import segments
 from textwire import tables as t
 from textwire.dispatch.worker import apply_receipts
 from textwire.ids import new_sid
+from textwire.messages import lifecycle
+from textwire.messages.model import Message
 from textwire.messages.serialize import API_VERSION
-from textwire.messages.status import AWAITING_RECEIPT
+from textwire.messages.status import NOT_DELIVERED
 from textwire.messages.transitions import Change, record
 from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
@@ -40,13 +42,8 @@ from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.providers.ingest")
 
-UNDELIVERED = frozenset({"undelivered", "failed"})
 # How long a receipt may wait for the worker to record that the provider took the message.
 LATE_RECEIPT_WAIT = 60.0
-
-
-def _idle() -> dict[str, Any]:
-    return {"next_attempt_at": None, "lease_until": None, "lease_owner": None}
 
 
 class Ingest:
@@ -115,7 +112,9 @@ class Ingest:
             for ref in known:
                 sid = ref["message_sid"]
                 rc = by_ref[ref["provider_ref"]]
-                if rc.status in UNDELIVERED or all(p["status"] == "delivered" for p in parts[sid]):
+                if rc.status in NOT_DELIVERED or all(
+                    p["status"] == "delivered" for p in parts[sid]
+                ):
                     verdict.setdefault(sid, rc)
             seen = {k["provider_ref"] for k in known}
             for rc in receipts:
@@ -130,36 +129,29 @@ class Ingest:
             ]
             if not verdict:
                 return pending
-            current = {
-                r["sid"]: dict(r)
-                for r in (
-                    await conn.execute(select(m).where(m.c.sid.in_(list(verdict))))
-                ).mappings()
-            }
+            current = cast(
+                dict[str, Message],
+                {
+                    r["sid"]: dict(r)
+                    for r in (
+                        await conn.execute(select(m).where(m.c.sid.in_(list(verdict))))
+                    ).mappings()
+                },
+            )
             plain: list[Receipt] = []
             changes: list[Change] = []
             for sid, rc in verdict.items():
                 row = current.get(sid)
-                if row is not None and row["status"] == "sending":
-                    # The worker has not written "sent" yet, and would write it over this.
+                fate = lifecycle.receipt_by_provider(
+                    row, integration_sid=integration_sid, by_ref=rc.provider_ref is not None
+                )
+                if fate == "later":
                     pending.append(replace(rc, message_sid=sid, provider_ref=None))
+                if fate != "apply" or row is None:
                     continue
-                if row is None or row["status"] not in AWAITING_RECEIPT:
-                    continue
-                if (
-                    row["integration_sid"] not in (integration_sid, None)
-                    and rc.provider_ref is None
-                ):
-                    continue  # a receipt by SID must come through the route that carried it
                 if rc.status == "failed":
                     changes.append(
-                        Change(
-                            row,
-                            "failed",
-                            error_code=rc.error_code or 30008,
-                            error_message=rc.error_message,
-                            values=_idle(),
-                        )
+                        lifecycle.failed_after_accept(row, rc.error_code, rc.error_message)
                     )
                     continue
                 plain.append(
@@ -169,8 +161,10 @@ class Ingest:
                         error_code=rc.error_code if rc.status == "undelivered" else None,
                     )
                 )
-                if rc.status == "undelivered" and rc.error_message:
-                    changes.append(Change(row, values={"error_message": rc.error_message}))
+                if rc.status == "undelivered":
+                    detail = lifecycle.undelivered_detail(row, rc.error_message)
+                    if detail is not None:
+                        changes.append(detail)
             # The worker's own receipt path: it also knows what follows an undelivered one.
             await apply_receipts(conn, self.rt, plain)
             await record(conn, self.rt, changes)

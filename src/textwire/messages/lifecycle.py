@@ -24,7 +24,7 @@ from textwire.messages.status import IN_QUEUE, PENDING, Status
 PRICE_PER_SEGMENT = 0.0079
 # The longest wait between two hand-over attempts of one message.
 MAX_BACKOFF = 300.0
-# A message that reached its validity period before it was handed over (F-MSG-*).
+# A message that reached its validity period before it was handed over (F-SVC-5).
 EXPIRED = 30036
 # A provider's refusal that names no code of its own, and giving up after retries.
 SEND_FAILED = 30008
@@ -43,7 +43,7 @@ def idle() -> dict[str, Any]:
     return {"next_attempt_at": None, "lease_until": None, "lease_owner": None}
 
 
-def fail(row: Mapping[str, Any], code: int, message: str | None) -> Change:
+def fail(row: ClaimedMessage, code: int, message: str | None) -> Change:
     return Change(row, "failed", error_code=code, error_message=message, values=idle())
 
 
@@ -226,14 +226,14 @@ def unless_overtaken(
 
 
 def receipt(
-    row: Mapping[str, Any], status: Status, error_code: int | None, *, now: datetime
+    row: ClaimedMessage, status: Status, error_code: int | None, *, now: datetime
 ) -> list[Change]:
     """What a delivery receipt does to a message: nothing unless it awaits one.
 
     One that comes while the message is still 'sending' beat the worker's own record of
     the hand-over: the message was sent, so 'sent' is recorded first; the worker's later
     'sent' then finds it moved on (``unless_overtaken``)."""
-    current: Status = row["status"]
+    current = row["status"]
     match current:
         case "sending":
             return [
@@ -293,13 +293,13 @@ def receipt_by_provider(
 
 
 def failed_after_accept(
-    row: Mapping[str, Any], error_code: int | None, error_message: str | None
+    row: ClaimedMessage, error_code: int | None, error_message: str | None
 ) -> Change:
     """A provider's own final refusal reported after it had accepted (Twilio's 'failed')."""
     return fail(row, error_code or SEND_FAILED, error_message)
 
 
-def undelivered_detail(row: Mapping[str, Any], error_message: str | None) -> Change | None:
+def undelivered_detail(row: ClaimedMessage, error_message: str | None) -> Change | None:
     """The provider's words for an undelivered receipt, kept on the message."""
     if not error_message:
         return None

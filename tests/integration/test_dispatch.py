@@ -447,7 +447,7 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
     delivered, with one 'sent' before it, never 'sent' after 'delivered'."""
     from textwire.dispatch.worker import apply_receipts
     from textwire.messages import store
-    from textwire.messages.changes import Change
+    from textwire.messages.model import Change
     from textwire.providers.base import Receipt
 
     settings = make_settings(tmp_path / "data", database_url)

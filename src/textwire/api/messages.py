@@ -6,7 +6,7 @@ import base64
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -22,11 +22,11 @@ from textwire.api.params import (
     read_params,
 )
 from textwire.errors import TextwireError, invalid, not_found
-from textwire.messages import store
-from textwire.messages.changes import Change, idle
+from textwire.messages import lifecycle, store
+from textwire.messages.model import Change, Message
 from textwire.messages.pipeline import MAX_VALIDITY, SendRequest, send
 from textwire.messages.serialize import API_VERSION, message_resource
-from textwire.messages.status import PENDING
+from textwire.messages.status import Status
 from textwire.runtime import Runtime
 
 router = APIRouter()
@@ -131,32 +131,23 @@ async def update_message(account: str, sid: str, request: Request) -> FastJSONRe
         row = await store.fetch_in(conn, account_sid, sid)
         if row is None:
             raise not_found("Message", sid)
-        values: dict[str, Any] = {"date_updated": now}
-        if status == "canceled" and row["status"] != "scheduled":
-            raise TextwireError(
-                35119, f"Message {sid} is {row['status']}; only scheduled messages can be canceled"
-            )
-        if body == "" and status != "canceled" and row["status"] in PENDING:
-            # Redacting a message still in the queue would send it empty.
-            raise TextwireError(
-                20409,
-                f"Message {sid} is {row['status']}; a body can be redacted once the message "
-                "has been sent (or cancel it first)",
-            )
-        if body == "":
-            values["body"] = ""
-        if status == "canceled":
-            values.update(idle())
+        edit = lifecycle.edit(
+            cast(Message, dict(row)), cancel=status == "canceled", redact=body == ""
+        )
+        if isinstance(edit, lifecycle.Refusal):
+            raise TextwireError(edit.code, edit.message)
+        values: dict[str, Any] = {"date_updated": now, **edit.values}
+        if edit.status is not None:
             # Through the transition recorder: an event and a status callback, like any change.
             await store.record(
                 conn,
                 rt.db,
-                [Change(row, "canceled", values=values)],
+                [Change(edit.row, edit.status, values=values)],
                 now=now,
                 metrics=rt.metrics,
                 token=rt.tokens.token,
             )
-            values["status"] = "canceled"
+            values["status"] = edit.status
         else:
             await store.set_columns(conn, sid, values)
     return FastJSONResponse(message_resource({**row, **values}))
@@ -171,10 +162,9 @@ async def delete_message(account: str, sid: str, request: Request) -> Response:
         status = await store.status_in(conn, account_sid, sid)
         if status is None:
             raise not_found("Message", sid)
-        if status in ("queued", "sending", "accepted"):
-            raise TextwireError(
-                20409, f"Message {sid} is {status}; wait until it leaves the queue to delete it"
-            )
+        refused = lifecycle.delete_refused(sid, cast(Status, status))
+        if refused is not None:
+            raise TextwireError(refused.code, refused.message)
         await store.delete_message(conn, sid)
     return Response(status_code=204)
 

@@ -28,19 +28,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Float, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
 from textwire import tables as t
-from textwire.backoff import backoff
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
 from textwire.links.tables import links as link_rows
-from textwire.messages import store
-from textwire.messages.changes import Change, idle
-from textwire.messages.status import AWAITING_RECEIPT
+from textwire.messages import lifecycle, store
+from textwire.messages.model import Change, ClaimedMessage
 from textwire.phone import InvalidPhoneNumber, parse_phone
 from textwire.providers.base import OutboundMessage, Receipt, SendResult, handover_ref
 from textwire.providers.registry import Route
@@ -56,7 +54,6 @@ log = logging.getLogger("textwire.worker")
 # The name server.py supervises this loop under, which /healthz reports.
 LOOP_NAME = "worker"
 
-PRICE_PER_SEGMENT = 0.0079
 # Built once: the expression objects cost more to make each tick than to run (SQLAlchemy
 # caches the compiled SQL, not the statement objects).
 _RECEIPTS_DUE = (
@@ -70,10 +67,7 @@ _RECEIPTS_DUE = (
 )
 
 
-MAX_BACKOFF = 300.0
-
-
-Item = tuple[dict[str, Any], SenderInfo]
+Item = tuple[ClaimedMessage, SenderInfo]
 
 
 @dataclass
@@ -207,11 +201,9 @@ class Worker:
                     if row["sid"] in self._out_sids:  # out with one of this worker's groups
                         left += 1
                         continue
-                    if row["status"] not in ("accepted", "scheduled", "queued", "sending"):
-                        pre.append(Change(row, values=idle()))
-                        continue
-                    if self._expired(row, now):
-                        pre.append(_fail(row, 30036, "Validity period expired before hand-over"))
+                    ended = lifecycle.on_claim(row, now)
+                    if ended is not None:
+                        pre.append(ended)
                         continue
                     sender = await self._sender_for(row, pre, side, now)
                     if sender is not None:
@@ -221,9 +213,7 @@ class Worker:
                 waiting: list[Item] = []
                 for row, sender in planned:
                     if sender.sid not in held:  # another worker dispatches this sender now
-                        pre.append(
-                            Change(row, values={"next_attempt_at": now + 0.2, "lease_until": None})
-                        )
+                        pre.append(lifecycle.later(row, now + 0.2))
                         continue
                     dest = sender.integration_sid
                     route = routes.get(dest)
@@ -245,9 +235,10 @@ class Worker:
                     if self.limiter.reserve(sender.sid, sender.mps, cost, now, hold=True) > 0:
                         waiting.append((row, sender))
                         continue
-                    sending = row["status"] == "sending"
-                    if not sending:
-                        pre.append(Change(row, "sending", values={"attempts": row["attempts"] + 1}))
+                    begun = lifecycle.sending(row)
+                    sending = begun is None
+                    if begun is not None:
+                        pre.append(begun)
                         row["attempts"] += 1
                     if route.local and not sending:
                         local.append((row, sender))
@@ -344,7 +335,7 @@ class Worker:
         """Due times for rows held back by a rate limit, from the window as this tick's
         hand-overs left it, so a window's worth comes due together."""
         now = time.time()
-        by_sender: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_sender: dict[str, list[ClaimedMessage]] = defaultdict(list)
         senders: dict[str, SenderInfo] = {}
         for row, sender in waiting:
             by_sender[sender.sid].append(row)
@@ -354,12 +345,12 @@ class Worker:
             costs = [row["num_segments"] for row in rows]
             dues = self.limiter.schedule(sid, senders[sid].mps, costs, now)
             for row, due in zip(rows, dues, strict=True):
-                changes.append(Change(row, values={"next_attempt_at": due, "lease_until": None}))
+                changes.append(lifecycle.later(row, due))
             first = min(dues)
             self._next_due = first if self._next_due is None else min(self._next_due, first)
         return changes
 
-    async def _sticky_for(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    async def _sticky_for(self, rows: list[ClaimedMessage]) -> dict[tuple[str, str], str]:
         pairs = [
             (r["service_sid"], r["to_addr"])
             for r in rows
@@ -370,29 +361,26 @@ class Worker:
         async with self.rt.db.read() as conn:
             return await sticky.lookup(conn, pairs)
 
-    def _expired(self, row: dict[str, Any], now: float) -> bool:
-        start = row["send_at"] or row["date_created"]
-        validity = row["validity_period"]
-        return bool(validity) and now > start.timestamp() + validity
-
     async def _sender_for(
-        self, row: dict[str, Any], pre: list[Change], side: _SideRows, now: float
+        self, row: ClaimedMessage, pre: list[Change], side: _SideRows, now: float
     ) -> SenderInfo | None:
         """The row's sender, choosing one from its service's pool when it has none yet."""
         snap = await self.rt.directory.account(row["account_sid"])
         if row["sender_sid"]:
             sender = snap.senders_by_sid.get(row["sender_sid"])
             if sender is None:
-                pre.append(_fail(row, 21606, "The sender was removed before hand-over"))
+                pre.append(lifecycle.fail(row, 21606, "The sender was removed before hand-over"))
             return sender
         service = snap.services.get(row["service_sid"] or "")
         if service is None:
-            pre.append(_fail(row, 21701, "The messaging service was deleted before hand-over"))
+            pre.append(
+                lifecycle.fail(row, 21701, "The messaging service was deleted before hand-over")
+            )
             return None
         try:
             recipient = parse_phone(row["to_addr"])
         except InvalidPhoneNumber:
-            pre.append(_fail(row, 21211, "The 'To' number is not valid"))
+            pre.append(lifecycle.fail(row, 21211, "The 'To' number is not valid"))
             return None
         pool = await self.rt.pools.pool(service.sid, snap.pools.get(service.sid, []))
         key = (service.sid, row["to_addr"])
@@ -405,7 +393,7 @@ class Worker:
             sticky_sid=mapped,
         )
         if isinstance(picked, NoEligibleSender):
-            pre.append(_fail(row, picked.code, picked.reason))
+            pre.append(lifecycle.fail(row, picked.code, picked.reason))
             return None
         sender = snap.senders_by_sid[picked.sender_sid]
         new_mapping = service.sticky_sender and mapped is None
@@ -433,16 +421,16 @@ class Worker:
         if picked.mms_converted:
             values.update(await self._mms_as_sms(row, service.sid, side))
             extra["mms_converted"] = True
-        row.update(values)
-        if row["status"] in ("accepted", "scheduled"):
-            pre.append(Change(row, "queued", values=values))
-            row["status"] = "queued"
-        elif row["status"] == "queued":
-            pre.append(Change(row, values=values))
+        chosen = lifecycle.sender_chosen(row, values)
+        cast(dict[str, Any], row).update(values)
+        if chosen is not None:
+            pre.append(chosen)
+            if chosen.status is not None:
+                row["status"] = chosen.status
         return sender
 
     async def _mms_as_sms(
-        self, row: dict[str, Any], service_sid: str, side: _SideRows
+        self, row: ClaimedMessage, service_sid: str, side: _SideRows
     ) -> dict[str, Any]:
         """F-SVC-8: the media goes as short links at the end of the text, segments recounted."""
         urls = list(row["media_urls"] or [])
@@ -529,46 +517,41 @@ class Worker:
                     post.append(self._not_accepted(row, result))
         return post
 
-    def _not_accepted(self, row: dict[str, Any], result: SendResult) -> Change:
-        if result.outcome == "failed":
-            return _fail(row, result.error_code or 30008, result.error_message)
-        if row["attempts"] >= self.rt.settings.max_send_attempts:
-            return _fail(row, 30008, f"Gave up after {row['attempts']} attempts")
-        wait = backoff(row["attempts"], self.rt.settings.retry_base_seconds, MAX_BACKOFF)
-        return Change(
+    def _not_accepted(self, row: ClaimedMessage, result: SendResult) -> Change:
+        assert result.outcome != "accepted"
+        settings = self.rt.settings
+        return lifecycle.not_accepted(
             row,
-            "queued",
-            values={"next_attempt_at": time.time() + wait, "lease_until": None},
-            callback=False,
+            result.outcome,
+            result.error_code,
+            result.error_message,
+            max_attempts=settings.max_send_attempts,
+            retry_base=settings.retry_base_seconds,
+            now=time.time(),
         )
 
     async def _accepted(
-        self, row: dict[str, Any], result: SendResult, sent_at: datetime | None = None
+        self, row: ClaimedMessage, result: SendResult, sent_at: datetime | None = None
     ) -> list[Change]:
-        """'sent', and the delivery receipt when the provider gave it with its answer."""
+        """'sent', the receipt that came with the answer, and the long-code fallback."""
         start = row["send_at"] or row["date_created"]
         self.rt.metrics.dispatch_latency.observe(max(0.0, time.time() - start.timestamp()))
-        sent = Change(
+        rc = result.receipt
+        changes = lifecycle.accepted(
             row,
-            "sent",
-            values={
-                "next_attempt_at": None,
-                "lease_until": None,
-                "lease_owner": None,
-                "provider_sid": result.provider_sid,
-                "date_sent": sent_at or self.rt.clock.now(),
-                "price": f"{-PRICE_PER_SEGMENT * row['num_segments']:.5f}",
-                # The integration that carried it: a backup while the primary was down.
-                "integration_sid": result.route or row["integration_sid"],
-            },
+            provider_sid=result.provider_sid,
+            route=result.route,
+            sent_at=sent_at or self.rt.clock.now(),
+            receipt=None if rc is None else rc.status,
+            receipt_error_code=None if rc is None else rc.error_code,
         )
-        if result.receipt is None:
-            return [sent]
-        if result.receipt.status == "delivered":  # the common case, kept cheap
-            return [sent, Change(row, "delivered", values=sent.values)]
-        # The long-code fallback reads the sent attempt's sender and price.
-        as_sent = {**row, **sent.values}
-        return [sent, *await _receipt(self.rt, as_sent, result.receipt)]
+        if rc is not None and rc.status == "undelivered":
+            # The long-code fallback reads the sent attempt's sender and price.
+            as_sent = cast(ClaimedMessage, {**row, **changes[0].values})
+            retry = await _fallback_to_long_code(self.rt, as_sent, rc.error_code)
+            if retry is not None:
+                changes.append(retry)
+        return changes
 
     async def pump_receipts(self) -> int:
         """Apply the sandbox's due delivery receipts; returns how many."""
@@ -591,47 +574,36 @@ async def apply_receipts(conn: Any, rt: Runtime, receipts: Sequence[Receipt]) ->
     if not receipts:
         return
     current = await store.rows_by_sid(conn, {rc.message_sid for rc in receipts if rc.message_sid})
+    now = rt.clock.now()
     changes: list[Change] = []
     for rc in receipts:
         row = current.get(rc.message_sid or "")
-        if row is None or row["status"] not in AWAITING_RECEIPT:
+        if row is None:
             continue
-        if row["status"] == "sending":
-            # The receipt beat the worker's own record of the hand-over: the message was
-            # sent, so say so first; the worker's later 'sent' then finds it moved on.
-            changes.append(Change(row, "sent", values={"date_sent": rt.clock.now()}))
-        changes += await _receipt(rt, row, rc)
+        moved = lifecycle.receipt(row, rc.status, rc.error_code, now=now)
+        if not moved:
+            continue
+        changes += moved
+        if rc.status == "undelivered":
+            retry = await _fallback_to_long_code(rt, row, rc.error_code)
+            if retry is not None:
+                changes.append(retry)
     await _record(conn, rt, changes)
 
 
-async def _receipt(rt: Runtime, row: dict[str, Any], receipt: Receipt) -> list[Change]:
-    """A sent message's receipt, and its re-send from a long code when that applies."""
-    changes = [Change(row, receipt.status, error_code=receipt.error_code, values=idle())]
-    if receipt.status == "undelivered":
-        retry = await _fallback_to_long_code(rt, row, receipt.error_code)
-        if retry is not None:
-            changes.append(retry)
-    return changes
-
-
 async def _fallback_to_long_code(
-    rt: Runtime, row: dict[str, Any], error_code: int | None
+    rt: Runtime, row: ClaimedMessage, error_code: int | None
 ) -> Change | None:
-    """F-SVC-4: a short-code message that ended undelivered goes once more from a long code.
-
-    The undelivered attempt stays visible (its event and callback are written first); the
-    message then re-enters the queue with the long code, and ``extra.previous_attempts`` keeps the
-    first attempt's sender, outcome and price, since both attempts are billed.
-    """
-    extra = row["extra"] or {}
-    if not row["service_sid"] or extra.get("fallback_from"):
+    """F-SVC-4: the long code to re-send an undelivered short-code message from, when
+    the rules (``lifecycle.may_fall_back``, ``falls_back_from``) allow and a pool has one."""
+    if not lifecycle.may_fall_back(row):
         return None
     snap = await rt.directory.account(row["account_sid"])
-    service = snap.services.get(row["service_sid"])
+    service = snap.services.get(row["service_sid"] or "")
     sender = snap.senders_by_sid.get(row["sender_sid"] or "")
-    if service is None or not service.fallback_to_long_code:
-        return None
-    if sender is None or sender.kind != "short_code":
+    if service is None or not lifecycle.falls_back_from(
+        sender.kind if sender else None, service_allows=service.fallback_to_long_code
+    ):
         return None
     try:
         recipient = parse_phone(row["to_addr"])
@@ -642,28 +614,14 @@ async def _fallback_to_long_code(
     if isinstance(picked, NoEligibleSender):
         return None
     long_code = snap.senders_by_sid[picked.sender_sid]
-    first = {
-        "from": row["from_addr"],
-        "status": "undelivered",
-        "error_code": error_code,
-        "price": row["price"],
-    }
-    return Change(
+    return lifecycle.fall_back(
         row,
-        "queued",
-        values={
-            "sender_sid": long_code.sid,
-            "from_addr": long_code.value,
-            "integration_sid": long_code.integration_sid,
-            "next_attempt_at": time.time(),
-            "lease_until": None,
-            "extra": {
-                **extra,
-                "fallback_from": row["from_addr"],
-                "selection_rule": picked.rule,
-                "previous_attempts": [*extra.get("previous_attempts", []), first],
-            },
-        },
+        sender_sid=long_code.sid,
+        from_addr=long_code.value,
+        integration_sid=long_code.integration_sid,
+        rule=picked.rule,
+        error_code=error_code,
+        now=time.time(),
     )
 
 
@@ -673,11 +631,7 @@ async def _record(conn: AsyncConnection, rt: Runtime, changes: list[Change]) -> 
     )
 
 
-def _fail(row: dict[str, Any], code: int, message: str | None) -> Change:
-    return Change(row, "failed", error_code=code, error_message=message, values=idle())
-
-
-def _outbound(row: dict[str, Any], sender: SenderInfo) -> OutboundMessage:
+def _outbound(row: ClaimedMessage, sender: SenderInfo) -> OutboundMessage:
     return OutboundMessage(
         sid=row["sid"],
         account_sid=row["account_sid"],
@@ -689,14 +643,9 @@ def _outbound(row: dict[str, Any], sender: SenderInfo) -> OutboundMessage:
         media_urls=tuple(row["media_urls"] or ()),
         sender_sid=sender.sid,
         integration_sid=sender.integration_sid,
-        attempt=_attempt(row),
+        attempt=lifecycle.attempt(row),
     )
 
 
-def _attempt(row: dict[str, Any]) -> int:
-    """1, or 2 once the long-code fallback re-queued the message."""
-    return len((row["extra"] or {}).get("previous_attempts", [])) + 1
-
-
-def _ref(row: dict[str, Any]) -> str:
-    return handover_ref(row["sid"], _attempt(row))
+def _ref(row: ClaimedMessage) -> str:
+    return handover_ref(row["sid"], lifecycle.attempt(row))

@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from textwire.messages.serialize import API_VERSION
+from textwire.messages.status import NOT_DELIVERED, REPORTED, Status
 
 
 def status_callback_params(
-    row: Mapping[str, Any], status: str, error_code: int | None, now: datetime
+    row: Mapping[str, Any], status: Status, error_code: int | None, now: datetime
 ) -> dict[str, str]:
     """Twilio's status callback fields for ``row`` entering ``status``.
 
@@ -37,8 +38,8 @@ def status_callback_params(
     )
     if row.get("service_sid"):
         params["MessagingServiceSid"] = row["service_sid"]
-    if status in ("failed", "undelivered") and error_code is not None:
+    if status in NOT_DELIVERED and error_code is not None:
         params["ErrorCode"] = str(error_code)
-    if status in ("delivered", "undelivered"):
+    if status in REPORTED:
         params["RawDlrDoneDate"] = now.strftime("%y%m%d%H%M")
     return params

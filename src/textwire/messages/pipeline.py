@@ -21,6 +21,7 @@ from textwire.links import tables as lt
 from textwire.links.rewrite import find_urls
 from textwire.links.shortener import Shortened, resolve_mode
 from textwire.messages.rows import first_event, message_row
+from textwire.messages.status import Status
 from textwire.phone import InvalidPhoneNumber, PhoneNumber, parse_phone
 from textwire.runtime import Runtime
 from textwire.senders.directory import AccountSnapshot, SenderInfo, ServiceInfo
@@ -226,6 +227,7 @@ async def send(rt: Runtime, req: SendRequest) -> dict[str, Any]:
     urls = {span.url for span in find_urls(text, mode)}
     if urls:
         rt.links.check_rate(req.account_sid, len(urls))
+    status: Status
     if send_at is not None:
         status = "scheduled"
     elif sender is None:
@@ -288,7 +290,7 @@ def _message_row(
     recipient: str,
     shortened: Shortened,
     smart: bool,
-    status: str,
+    status: Status,
     *,
     now: datetime,
     send_at: datetime | None,

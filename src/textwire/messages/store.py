@@ -43,8 +43,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import tables as t
 from textwire.db import Database
+from textwire.messages import lifecycle
 from textwire.messages.callbacks import status_callback_params
-from textwire.messages.changes import Change
+from textwire.messages.model import Change, ClaimedMessage, Message
 from textwire.messages.rows import first_event
 from textwire.messages.tables import message_events, messages
 from textwire.metrics import Metrics
@@ -167,23 +168,14 @@ async def unless_overtaken(
     A fast provider (or another worker's receipt pump) can report delivery before the
     worker records 'sent'; the result's columns still apply, its status must not.
     """
-    sent = [ch.row["sid"] for ch in changes if ch.status == "sent"]
+    sent = lifecycle.sent_sids(changes)
     if not sent:
         return changes
     query = select(m.c.sid, m.c.status).where(m.c.sid.in_(sent))
     if not db.is_sqlite:
         query = query.with_for_update()  # hold them until this transaction records
     now_status = {sid: status for sid, status in await conn.execute(query)}
-    overtaken = {sid for sid in sent if now_status.get(sid) != "sending"}
-    kept = []
-    for ch in changes:
-        if ch.row["sid"] not in overtaken:
-            kept.append(ch)
-        elif ch.status == "sent":
-            values = {k: v for k, v in ch.values.items() if k in ("provider_sid", "price")}
-            kept.append(Change(ch.row, values=values))
-        # else: a receipt that came with the answer; the message already has its own.
-    return kept
+    return lifecycle.unless_overtaken(changes, sent, now_status)
 
 
 # --- the dispatch queue ---------------------------------------------------------------------
@@ -289,7 +281,7 @@ class Claims:
 
     async def claim(
         self, conn: AsyncConnection, now: float, busy: list[str], held_after: float
-    ) -> list[Row]:
+    ) -> list[ClaimedMessage]:
         """Due rows, held for the caller's transaction: by SQLite's write lock, or by row
         locks that other workers skip on PostgreSQL; not rows of a sender another owner has
         held since ``held_after``. Nothing is written here."""
@@ -313,7 +305,7 @@ class Claims:
                 row["media_urls"] = _json(row["media_urls"])
                 row["extra"] = _json(row["extra"])
             rows.append(row)
-        return rows
+        return cast(list[ClaimedMessage], rows)
 
     async def renew(self, conn: AsyncConnection, sids: list[str], until: float) -> None:
         """Extend the lease this worker holds on ``sids`` (a hand-over still in flight)."""
@@ -327,10 +319,10 @@ class Claims:
 # --- reads ----------------------------------------------------------------------------------
 
 
-async def rows_by_sid(conn: AsyncConnection, sids: Iterable[str]) -> dict[str, Row]:
+async def rows_by_sid(conn: AsyncConnection, sids: Iterable[str]) -> dict[str, Message]:
     """The full rows of ``sids`` that exist, by SID."""
     result = await conn.execute(select(m).where(m.c.sid.in_(list(sids))))
-    return {r["sid"]: dict(r) for r in result.mappings()}
+    return {r["sid"]: cast(Message, dict(r)) for r in result.mappings()}
 
 
 async def lock(conn: AsyncConnection, sids: Iterable[str]) -> None:

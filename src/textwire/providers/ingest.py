@@ -28,11 +28,11 @@ from textwire import segments
 from textwire import tables as t
 from textwire.dispatch.worker import apply_receipts
 from textwire.ids import new_sid
-from textwire.messages import store
-from textwire.messages.changes import Change, idle
+from textwire.messages import lifecycle, store
+from textwire.messages.model import Change
 from textwire.messages.rows import message_row
 from textwire.messages.serialize import API_VERSION
-from textwire.messages.status import AWAITING_RECEIPT
+from textwire.messages.status import NOT_DELIVERED
 from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
 from textwire.providers.base import Receipt
@@ -41,7 +41,6 @@ from textwire.runtime import Runtime
 
 log = logging.getLogger("textwire.providers.ingest")
 
-UNDELIVERED = frozenset({"undelivered", "failed"})
 # How long a receipt may wait for the worker to record that the provider took the message.
 LATE_RECEIPT_WAIT = 60.0
 
@@ -92,7 +91,7 @@ class Ingest:
             for ref in known:
                 sid = ref.message_sid
                 rc = by_ref[ref.provider_ref]
-                if rc.status in UNDELIVERED or all(
+                if rc.status in NOT_DELIVERED or all(
                     p.status == "delivered" for p in parts.get(sid, ())
                 ):
                     verdict.setdefault(sid, rc)
@@ -114,26 +113,16 @@ class Ingest:
             changes: list[Change] = []
             for sid, rc in verdict.items():
                 row = current.get(sid)
-                if row is not None and row["status"] == "sending":
-                    # The worker has not written "sent" yet, and would write it over this.
+                fate = lifecycle.receipt_by_provider(
+                    row, integration_sid=integration_sid, by_ref=rc.provider_ref is not None
+                )
+                if fate == "later":
                     pending.append(replace(rc, message_sid=sid, provider_ref=None))
+                if fate != "apply" or row is None:
                     continue
-                if row is None or row["status"] not in AWAITING_RECEIPT:
-                    continue
-                if (
-                    row["integration_sid"] not in (integration_sid, None)
-                    and rc.provider_ref is None
-                ):
-                    continue  # a receipt by SID must come through the route that carried it
                 if rc.status == "failed":
                     changes.append(
-                        Change(
-                            row,
-                            "failed",
-                            error_code=rc.error_code or 30008,
-                            error_message=rc.error_message,
-                            values=idle(),
-                        )
+                        lifecycle.failed_after_accept(row, rc.error_code, rc.error_message)
                     )
                     continue
                 plain.append(
@@ -143,8 +132,10 @@ class Ingest:
                         error_code=rc.error_code if rc.status == "undelivered" else None,
                     )
                 )
-                if rc.status == "undelivered" and rc.error_message:
-                    changes.append(Change(row, values={"error_message": rc.error_message}))
+                if rc.status == "undelivered":
+                    detail = lifecycle.undelivered_detail(row, rc.error_message)
+                    if detail is not None:
+                        changes.append(detail)
             # The worker's own receipt path: it also knows what follows an undelivered one.
             await apply_receipts(conn, self.rt, plain)
             await store.record(

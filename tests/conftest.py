@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.inprocess import InProcess
 from tests.support import PG_URL, LiveServer, PostgresDatabase, Receiver, make_settings
 from textwire.config import Settings
 from textwire.migrate import upgrade
@@ -97,3 +98,13 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
         yield db.url
     finally:
         asyncio.run(db.drop())
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[InProcess]:
+    """textwire's API in process (httpx's ASGI transport), with its worker and deliverer."""
+    inproc = InProcess(settings).start()
+    try:
+        yield inproc
+    finally:
+        inproc.stop()

@@ -61,7 +61,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:
-    live = LiveServer(settings).start()
+    live = LiveServer(settings, migrate=False).start()
     try:
         yield live
     finally:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.support import LiveServer, LoopbackServer, make_settings
+from tests.support import AppUnderTest, LiveServer, LoopbackServer, make_settings
 from textwire.outbox.signing import twilio_signature
 
 
@@ -364,14 +364,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20) -> None:
 class Api:
     """textwire's own API as an account uses it (httpx, Basic auth)."""
 
-    def __init__(self, server: LiveServer, name: str = "Providers"):
+    def __init__(self, server: AppUnderTest, name: str = "Providers"):
         self.server = server
         acct = server.new_account(name)
         self.sid, self.token = acct.account_sid, acct.auth_token
         self.auth = (self.sid, self.token)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.server.url + path, auth=self.auth, timeout=30, **kwargs)
+        return self.server.http.request(method, path, auth=self.auth, timeout=30, **kwargs)
 
     def post(self, path: str, expect: int | None = None, **data: Any) -> dict[str, Any]:
         r = self.request("POST", path, json=data)
@@ -402,8 +402,8 @@ class Api:
         return self.post("/v1/Senders", Sender=value, IntegrationSid=integration_sid, **extra)
 
     def send(self, **data: str) -> dict[str, Any]:
-        r = httpx.post(
-            f"{self.server.url}/2010-04-01/Accounts/{self.sid}/Messages.json",
+        r = self.server.http.post(
+            f"/2010-04-01/Accounts/{self.sid}/Messages.json",
             data=data,
             auth=self.auth,
         )
@@ -429,7 +429,9 @@ class Api:
         try:
             self.server.wait_until(reached, timeout)
         except AssertionError:
-            raise AssertionError(f"{sid} is {row['status']}, not one of {statuses}: {row}") from None
+            raise AssertionError(
+                f"{sid} is {row['status']}, not one of {statuses}: {row}"
+            ) from None
         return row
 
     def inbound_messages(self) -> list[dict[str, Any]]:

@@ -115,7 +115,8 @@ class InProcess(AppUnderTest):
 
     def start(self) -> InProcess:
         async def go() -> Running:
-            rt = await open_runtime(self.settings)
+            # The fixtures' databases are migrated already (a copy of a migrated template).
+            rt = await open_runtime(self.settings, migrate=False)
             # The worker role: the background loops the API's messages need, no listener.
             self._cm = started(self.settings, "worker", rt=rt)
             return await self._cm.__aenter__()

@@ -105,11 +105,13 @@ class TwilioOverHttpx(HttpClient):
 class InProcess(AppUnderTest):
     """textwire's API, worker and webhook deliverer in this process, without a socket.
 
-    ``http`` is an httpx.Client on the app (base URL ``url``)."""
+    ``http`` is an httpx.Client on the app (base URL ``url``); ``asgi`` the app itself, for
+    an ``httpx.AsyncClient`` on the server's loop."""
 
     settings: Settings
     thread: LoopThread = field(default_factory=LoopThread)
     running: Running | None = None
+    asgi: ASGIApp | None = None
     _http: httpx.Client | None = None
     _cm: contextlib.AbstractAsyncContextManager[Running] | None = None
 
@@ -122,7 +124,8 @@ class InProcess(AppUnderTest):
             return await self._cm.__aenter__()
 
         self.running = self.thread.call(go())
-        transport = LoopTransport(create_app(self.running.rt), self.thread)
+        self.asgi = create_app(self.running.rt)
+        transport = LoopTransport(self.asgi, self.thread)
         self._http = httpx.Client(transport=transport, base_url=BASE_URL, timeout=30)
         return self
 

@@ -307,11 +307,17 @@ class Receiver:
         return PlainTextResponse("ok" if code < 400 else "nope", status_code=code)
 
     def wait_for(self, n: int, timeout: float = 15) -> list[Received]:
-        """The requests received, once there are at least ``n``; fails the test after
-        ``timeout`` seconds."""
+        """The requests received, once there are at least ``n``."""
+        return self.wait_until(lambda got: len(got) >= n, timeout, f"{n} requests")
+
+    def wait_until(
+        self, check: Callable[[list[Received]], bool], timeout: float = 15, what: str = "check"
+    ) -> list[Received]:
+        """The requests received, once ``check`` holds for them (checked as each arrives);
+        fails the test after ``timeout`` seconds."""
         with self._arrived:
-            if not self._arrived.wait_for(lambda: len(self.received) >= n, timeout):
-                raise AssertionError(f"{len(self.received)} of {n} requests within {timeout} s")
+            if not self._arrived.wait_for(lambda: check(self.received), timeout):
+                raise AssertionError(f"{what}: not within {timeout} s ({len(self.received)} in)")
             return list(self.received)
 
     def start(self) -> Receiver:

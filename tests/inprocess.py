@@ -9,6 +9,7 @@ same Runtime, as ``textwire serve`` runs them), so the synchronous clients the t
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +69,7 @@ class TwilioOverHttpx(HttpClient):
     what its default requests-based client sends, sent through the in-process app."""
 
     def __init__(self, http: httpx.Client):
-        super().__init__(logger=None, is_async=False)  # type: ignore[arg-type]
+        super().__init__(logger=logging.getLogger("twilio.http_client"), is_async=False)
         self._http = http
 
     def request(

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.inprocess import InProcess
 from tests.support import PG_URL, LiveServer, PostgresDatabase, Receiver, make_settings
 from textwire.config import Settings
 from textwire.migrate import upgrade
@@ -60,7 +61,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:
-    live = LiveServer(settings).start()
+    live = LiveServer(settings, migrate=False).start()
     try:
         yield live
     finally:
@@ -97,3 +98,13 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
         yield db.url
     finally:
         asyncio.run(db.drop())
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[InProcess]:
+    """textwire's API in process (httpx's ASGI transport), with its worker and deliverer."""
+    inproc = InProcess(settings).start()
+    try:
+        yield inproc
+    finally:
+        inproc.stop()

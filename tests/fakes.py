@@ -17,13 +17,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.support import LiveServer, LoopThread, make_settings
+from tests.support import AppUnderTest, LiveServer, LoopbackServer, make_settings
 from textwire.outbox.signing import twilio_signature
 
 
@@ -53,21 +52,11 @@ class HttpRemote:
     def __init__(self, routes: list[Route]):
         self.app = Starlette(routes=routes)
         self.port = 0
-        self._thread = LoopThread()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
 
     def start(self) -> HttpRemote:
-        async def go() -> None:
-            self._server = uvicorn.Server(
-                uvicorn.Config(self.app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
-            )
-            self._task = asyncio.create_task(self._server.serve())
-            while not self._server.started:
-                await asyncio.sleep(0.01)
-            self.port = self._server.servers[0].sockets[0].getsockname()[1]
-
-        self._thread.call(go())
+        self._server = LoopbackServer(self.app)
+        self.port = self._server.port
         return self
 
     @property
@@ -75,14 +64,8 @@ class HttpRemote:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        async def halt() -> None:
-            assert self._server is not None and self._task is not None
-            self._server.should_exit = True
-            await self._task
-
-        with contextlib.suppress(Exception):
-            self._thread.call(halt(), timeout=10)
-        self._thread.close()
+        if self._server is not None:
+            self._server.stop()
 
 
 # --- Twilio ---------------------------------------------------------------------------------
@@ -381,14 +364,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20) -> None:
 class Api:
     """textwire's own API as an account uses it (httpx, Basic auth)."""
 
-    def __init__(self, server: LiveServer, name: str = "Providers"):
+    def __init__(self, server: AppUnderTest, name: str = "Providers"):
         self.server = server
         acct = server.new_account(name)
         self.sid, self.token = acct.account_sid, acct.auth_token
         self.auth = (self.sid, self.token)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.server.url + path, auth=self.auth, timeout=30, **kwargs)
+        return self.server.http.request(method, path, auth=self.auth, timeout=30, **kwargs)
 
     def post(self, path: str, expect: int | None = None, **data: Any) -> dict[str, Any]:
         r = self.request("POST", path, json=data)
@@ -419,8 +402,8 @@ class Api:
         return self.post("/v1/Senders", Sender=value, IntegrationSid=integration_sid, **extra)
 
     def send(self, **data: str) -> dict[str, Any]:
-        r = httpx.post(
-            f"{self.server.url}/2010-04-01/Accounts/{self.sid}/Messages.json",
+        r = self.server.http.post(
+            f"/2010-04-01/Accounts/{self.sid}/Messages.json",
             data=data,
             auth=self.auth,
         )
@@ -434,14 +417,22 @@ class Api:
         return body
 
     def wait_status(self, sid: str, statuses: set[str], timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+        """The message once its status is one of ``statuses`` (read again after every
+        commit of the server's runtime)."""
         row = self.message(sid)
-        while time.monotonic() < deadline:
+
+        def reached() -> bool:
+            nonlocal row
             row = self.message(sid)
-            if row["status"] in statuses:
-                return row
-            time.sleep(0.05)
-        raise AssertionError(f"{sid} is {row['status']}, not one of {statuses}: {row}")
+            return row["status"] in statuses
+
+        try:
+            self.server.wait_until(reached, timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"{sid} is {row['status']}, not one of {statuses}: {row}"
+            ) from None
+        return row
 
     def inbound_messages(self) -> list[dict[str, Any]]:
         r = self.request("GET", f"/2010-04-01/Accounts/{self.sid}/Messages.json?PageSize=100")

@@ -15,12 +15,11 @@ import json
 import logging
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from tests.fakes import Api
-from tests.support import LiveServer
+from tests.inprocess import InProcess
 from textwire import tables as t
 from textwire.consent import tables as _consent_tables  # noqa: F401 - on the shared metadata
 from textwire.providers import tables as _provider_tables  # noqa: F401 - likewise
@@ -36,9 +35,9 @@ class Probe:
     """An account with a service, a sandbox sender and an HTTP/JSON integration; asserts
     that a request is a 400 that names the field and leaves every table as it was."""
 
-    def __init__(self, server: LiveServer):
-        self.server = server
-        self.api = Api(server, "Input")
+    def __init__(self, app: InProcess):
+        self.server = app
+        self.api = Api(app, "Input")
         self.service = self.api.post("/v1/Services", FriendlyName="svc")["sid"]
         self.api.post("/v1/Senders", Sender="+14155550111")
         self.http = self.api.integration(
@@ -69,8 +68,8 @@ class Probe:
 
 
 @pytest.fixture
-def probe(server: LiveServer) -> Probe:
-    return Probe(server)
+def probe(app: InProcess) -> Probe:
+    return Probe(app)
 
 
 def test_json_nested_too_deeply_is_a_400_everywhere(probe: Probe) -> None:
@@ -92,7 +91,7 @@ def test_json_nested_too_deeply_is_a_400_everywhere(probe: Probe) -> None:
         )
     token = probe.http["status_callback_url"].split("Token=")[1]
     for route in ("Inbound", "Receipts"):
-        r = httpx.post(
+        r = probe.server.http.post(
             f"{probe.server.url}/v1/{route}/{probe.http['sid']}?Token={token}",
             content=deep,
             headers=JSON,

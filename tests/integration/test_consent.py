@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import LiveServer
+from tests.inprocess import InProcess
 from textwire.accounts import create_api_key
 from textwire.consent.inbound import handle_inbound
 from textwire.consent.keywords import DEFAULT_HELP_REPLY, DEFAULT_OPT_OUT_REPLY
@@ -21,9 +21,9 @@ BOB = "+12025550124"
 
 
 class Api:
-    def __init__(self, server: LiveServer):
-        self.server = server
-        acct = server.new_account("Consent")
+    def __init__(self, app: InProcess):
+        self.server = app
+        acct = app.new_account("Consent")
         self.sid = acct.account_sid
         self.auth = (acct.account_sid, acct.auth_token)
         self.sender = self.ok("POST", "/v1/Senders", data={"Sender": SENDER})
@@ -37,7 +37,7 @@ class Api:
 
     def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         kw.setdefault("auth", self.auth)
-        return httpx.request(method, self.server.url + path, timeout=30, **kw)
+        return self.server.http.request(method, self.server.url + path, timeout=30, **kw)
 
     def ok(self, method: str, path: str, **kw: Any) -> Any:
         r = self.call(method, path, **kw)
@@ -68,8 +68,8 @@ class Api:
 
 
 @pytest.fixture
-def api(server: LiveServer) -> Api:
-    return Api(server)
+def api(app: InProcess) -> Api:
+    return Api(app)
 
 
 def test_contacts_crud_and_search_by_any_identifier(api: Api) -> None:

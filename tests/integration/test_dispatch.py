@@ -3,22 +3,25 @@ validity, retries and restarts (issue 3 items 8-10, F-PROV-1, F-API-4)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
-from tests.support import LiveServer, Receiver, make_settings
+from tests.inprocess import InProcess
+from tests.support import AppUnderTest, LiveServer, Receiver, make_settings
 from textwire import tables as t
 from textwire.config import Settings
 from textwire.dispatch.worker import Worker
 from textwire.messages import tables as mt
 from textwire.messages.status import FINAL
+from textwire.outbox.deliverer import WebhookDeliverer
 from textwire.providers.base import OutboundMessage
 from textwire.providers.sandbox import fate
 
@@ -26,7 +29,7 @@ from textwire.providers.sandbox import fate
 class Ctx:
     """An account with a sender and a service whose callbacks go to a real receiver."""
 
-    def __init__(self, server: LiveServer, hooks: Receiver, mps: int = 100):
+    def __init__(self, server: AppUnderTest, hooks: Receiver, mps: int = 100):
         self.server = server
         self.hooks = hooks
         acct = server.new_account("Dispatch")
@@ -41,7 +44,7 @@ class Ctx:
         )
 
     def post(self, path: str, **data: str) -> dict[str, Any]:
-        r = httpx.post(self.server.url + path, data=data, auth=self.auth)
+        r = self.server.http.post(path, data=data, auth=self.auth)
         assert r.status_code in (200, 201), r.text
         body: dict[str, Any] = r.json()
         return body
@@ -50,36 +53,39 @@ class Ctx:
         return self.post(f"/2010-04-01/Accounts/{self.sid}/Messages.json", **data)
 
     def message(self, sid: str) -> dict[str, Any]:
-        r = httpx.get(
-            f"{self.server.url}/2010-04-01/Accounts/{self.sid}/Messages/{sid}.json", auth=self.auth
+        r = self.server.http.get(
+            f"/2010-04-01/Accounts/{self.sid}/Messages/{sid}.json", auth=self.auth
         )
         body: dict[str, Any] = r.json()
         return body
 
     def wait_final(self, sids: list[str], timeout: float = 30) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The messages once each is final (read again after every commit)."""
+        rows: list[dict[str, Any]] = []
+
+        def final() -> bool:
+            nonlocal rows
             rows = [self.message(s) for s in sids]
-            if all(r["status"] in FINAL for r in rows):
-                return rows
-            time.sleep(0.05)
-        raise AssertionError(f"not final: {[r['status'] for r in rows]}")
+            return all(r["status"] in FINAL for r in rows)
+
+        try:
+            self.server.wait_until(final, timeout)
+        except AssertionError:
+            raise AssertionError(f"not final: {[r['status'] for r in rows]}") from None
+        return rows
 
     def wait_callbacks(self, n: int, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.hooks.received) < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.hooks.received) >= n, self.hooks.received
+        self.hooks.wait_for(n, timeout)
 
 
-def event_statuses(server: LiveServer, sid: str) -> list[str]:
+def event_statuses(server: AppUnderTest, sid: str) -> list[str]:
     """The statuses a message's event rows record, oldest first."""
     e = mt.message_events
     rows = query(server, select(e.c.status).where(e.c.message_sid == sid).order_by(e.c.id))
     return [r.status for r in rows]
 
 
-def query(server: LiveServer, stmt: Any) -> list[Any]:
+def query(server: AppUnderTest, stmt: Any) -> list[Any]:
     async def run() -> list[Any]:
         async with server.rt.db.read() as conn:
             return list((await conn.execute(stmt)).all())
@@ -88,11 +94,11 @@ def query(server: LiveServer, stmt: Any) -> list[Any]:
 
 
 @pytest.fixture
-def ctx(server: LiveServer, hook_receiver: Receiver) -> Ctx:
-    return Ctx(server, hook_receiver)
+def ctx(app: InProcess, hook_receiver: Receiver) -> Ctx:
+    return Ctx(app, hook_receiver)
 
 
-def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, server: LiveServer) -> None:
+def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, app: InProcess) -> None:
     """accepted → queued → sending → sent → delivered; a callback for each after the first,
     each signed so Twilio's RequestValidator accepts it."""
     msg = ctx.send(To="+14155550100", MessagingServiceSid=ctx.service["sid"], Body="hello")
@@ -117,7 +123,7 @@ def test_service_message_lifecycle_and_signed_callbacks(ctx: Ctx, server: LiveSe
         assert "ErrorCode" not in form
     assert "RawDlrDoneDate" in ctx.hooks.received[-1].form
 
-    assert event_statuses(server, msg["sid"]) == [
+    assert event_statuses(app, msg["sid"]) == [
         "accepted",
         "queued",
         "sending",
@@ -172,8 +178,8 @@ def test_sandbox_to_test_numbers_are_refused_with_twilios_codes(
 ) -> None:
     """issue 11 §5: refused at create (400 and the code), as Twilio's test credentials do;
     ``tests/integration/test_twilio_compat.py`` covers the rest."""
-    r = httpx.post(
-        f"{ctx.server.url}/2010-04-01/Accounts/{ctx.sid}/Messages.json",
+    r = ctx.server.http.post(
+        f"/2010-04-01/Accounts/{ctx.sid}/Messages.json",
         data={"To": to, "From": "+14155550111", "Body": "x"},
         auth=ctx.auth,
     )
@@ -219,7 +225,7 @@ def test_sandbox_failures_are_deterministic_by_seed(
     assert {s for s, _ in outcomes.values()} == {"delivered", "undelivered"}
 
 
-def test_sender_mps_is_respected(ctx: Ctx, server: LiveServer) -> None:
+def test_sender_mps_is_respected(ctx: Ctx, app: InProcess) -> None:
     """Issue 3 item 8: a 2-MPS sender never hands over more than 2 segments in any second."""
     ctx.post("/v1/Senders", Sender="+14155550122", Mps="2")
     sids = [ctx.send(To="+14155550100", From="+14155550122", Body=f"m{i}")["sid"] for i in range(7)]
@@ -227,7 +233,7 @@ def test_sender_mps_is_respected(ctx: Ctx, server: LiveServer) -> None:
     times = sorted(
         r.submitted_at
         for r in query(
-            server,
+            app,
             select(t.sandbox_messages.c.submitted_at).where(
                 t.sandbox_messages.c.from_addr == "+14155550122"
             ),
@@ -258,31 +264,38 @@ def test_validity_period_expiry_fails_with_30036(
         api.call(Worker(api.rt).tick())
         final = ctx.message(msg["sid"])
         assert (final["status"], final["error_code"]) == ("failed", 30036)
-        api.call(_deliver_webhooks(api))
-        ctx.wait_callbacks(1)
+        with delivering(api):
+            ctx.wait_callbacks(1)
         assert hook_receiver.received[-1].form["ErrorCode"] == "30036"
     finally:
         api.stop()
 
 
-async def _deliver_webhooks(server: LiveServer) -> None:
-    import asyncio
-
-    from textwire.outbox.deliverer import WebhookDeliverer
-
+@contextlib.contextmanager
+def delivering(server: LiveServer) -> Iterator[None]:
+    """A webhook deliverer runs on ``server``'s loop (an ``api``-role server has none)."""
     rt = server.rt
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        WebhookDeliverer(
-            db=rt.db, settings=rt.settings, clock=rt.clock, metrics=rt.metrics, owner="test"
-        ).run(stop)
+    deliverer = WebhookDeliverer(
+        db=rt.db, settings=rt.settings, clock=rt.clock, metrics=rt.metrics, owner="test"
     )
-    await asyncio.sleep(0.5)
-    stop.set()
-    await task
+
+    async def start() -> asyncio.Task[None]:
+        return asyncio.create_task(deliverer.run(stop))
+
+    task = server.call(start())
+    try:
+        yield
+    finally:
+
+        async def halt() -> None:
+            stop.set()
+            await task
+
+        server.call(halt())
 
 
-def test_callbacks_retry_on_5xx_and_stop_on_4xx(ctx: Ctx, server: LiveServer) -> None:
+def test_callbacks_retry_on_5xx_and_stop_on_4xx(ctx: Ctx, app: InProcess) -> None:
     """F-API-4: 500/503 are retried with backoff; a 404 is final after one attempt."""
     ctx.hooks.responses = [500, 503]
     msg = ctx.send(
@@ -292,11 +305,9 @@ def test_callbacks_retry_on_5xx_and_stop_on_4xx(ctx: Ctx, server: LiveServer) ->
     w = t.webhooks
 
     def rows() -> list[Any]:
-        return query(server, select(w).where(w.c.message_sid == msg["sid"]).order_by(w.c.id))
+        return query(app, select(w).where(w.c.message_sid == msg["sid"]).order_by(w.c.id))
 
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(r.status == "pending" for r in rows()):
-        time.sleep(0.05)
+    app.wait_until(lambda: not any(r.status == "pending" for r in rows()), 15)
     hooks = rows()
     assert [h.status for h in hooks] == ["delivered"] * 3  # sending, sent, delivered
     # Two answers were errors, so two deliveries took a second attempt; each ended in a 200.
@@ -308,12 +319,14 @@ def test_callbacks_retry_on_5xx_and_stop_on_4xx(ctx: Ctx, server: LiveServer) ->
         To="+14155550100", From="+14155550111", Body="x", StatusCallback=ctx.hooks.url("/gone")
     )
     ctx.wait_final([msg2["sid"]])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        got = query(server, select(w).where(w.c.message_sid == msg2["sid"]).order_by(w.c.id))
-        if got and all(h.status != "pending" for h in got):
-            break
-        time.sleep(0.05)
+    got: list[Any] = []
+
+    def settled() -> bool:
+        nonlocal got
+        got = query(app, select(w).where(w.c.message_sid == msg2["sid"]).order_by(w.c.id))
+        return bool(got) and all(h.status != "pending" for h in got)
+
+    app.wait_until(settled, 10)
     assert got[0].status == "failed" and got[0].attempts == 1 and got[0].last_status_code == 404
 
 
@@ -336,15 +349,15 @@ def test_pending_callbacks_survive_a_restart(
     try:
         w = t.webhooks
         second.call(_reset_backoff(second))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            statuses = [
-                r.status
-                for r in query(second, select(w.c.status).where(w.c.message_sid == msg["sid"]))
-            ]
-            if statuses and all(s == "delivered" for s in statuses):
-                break
-            time.sleep(0.05)
+        statuses: list[str] = []
+
+        def delivered() -> bool:
+            nonlocal statuses
+            rows = query(second, select(w.c.status).where(w.c.message_sid == msg["sid"]))
+            statuses = [r.status for r in rows]
+            return bool(statuses) and all(s == "delivered" for s in statuses)
+
+        second.wait_until(delivered, 15)
         assert statuses == ["delivered"] * 3
     finally:
         second.stop()
@@ -424,11 +437,11 @@ def test_a_message_the_provider_already_accepted_is_not_sent_again(
         api.stop()
 
 
-def test_health_and_metrics(ctx: Ctx, server: LiveServer) -> None:
-    assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
+def test_health_and_metrics(ctx: Ctx, app: InProcess) -> None:
+    assert app.http.get("/healthz").json()["status"] == "ok"
     msg = ctx.send(To="+14155550100", From="+14155550111", Body="x")
     ctx.wait_final([msg["sid"]])
-    text = httpx.get(server.url + "/metrics").text
+    text = app.http.get("/metrics").text
     assert 'textwire_messages{status="delivered"} 1.0' in text
     assert "textwire_queue_depth 0.0" in text
     assert "textwire_dispatch_latency_seconds_count 1.0" in text

@@ -7,14 +7,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.inprocess import InProcess
 from tests.integration.test_cli import textwire
-from tests.support import LiveServer, twilio_client
+from tests.support import twilio_client
 from textwire import tables as t
 from textwire.accounts import Authenticator
 from textwire.config import Settings
@@ -23,10 +23,10 @@ SENDER = "+14155550111"
 
 
 @pytest.fixture
-def account(server: LiveServer) -> tuple[str, str]:
-    new = server.new_account("Acme")
-    r = httpx.post(
-        f"{server.url}/v1/Senders",
+def account(app: InProcess) -> tuple[str, str]:
+    new = app.new_account("Acme")
+    r = app.http.post(
+        f"{app.url}/v1/Senders",
         data={"Sender": SENDER},
         auth=(new.account_sid, new.auth_token),
     )
@@ -35,18 +35,18 @@ def account(server: LiveServer) -> tuple[str, str]:
 
 
 @pytest.fixture
-def client(server: LiveServer, account: tuple[str, str]) -> Client:
-    return twilio_client(server, account[0], account[1], account[0])
+def client(app: InProcess, account: tuple[str, str]) -> Client:
+    return twilio_client(app, account[0], account[1], account[0])
 
 
-def key_rows(server: LiveServer) -> list[tuple[str, str, str]]:
+def key_rows(app: InProcess) -> list[tuple[str, str, str]]:
     async def q() -> list[tuple[str, str, str]]:
         k = t.api_keys
-        async with server.rt.db.read() as conn:
+        async with app.rt.db.read() as conn:
             rows = await conn.execute(select(k.c.sid, k.c.account_sid, k.c.friendly_name))
             return [tuple(r) for r in rows]
 
-    return server.call(q())
+    return app.call(q())
 
 
 def refused(exc: pytest.ExceptionInfo[TwilioRestException], status: int, code: int) -> bool:
@@ -54,26 +54,26 @@ def refused(exc: pytest.ExceptionInfo[TwilioRestException], status: int, code: i
 
 
 def test_create_use_list_fetch_update_and_delete_a_key(
-    server: LiveServer, account: tuple[str, str], client: Client
+    app: InProcess, account: tuple[str, str], client: Client
 ) -> None:
     new = client.new_keys.create(friendly_name="ci")
     assert new.sid is not None and new.sid.startswith("SK") and len(new.sid) == 34
     assert new.secret and new.friendly_name == "ci"
     assert isinstance(new.date_created, datetime) and new.date_updated == new.date_created
 
-    as_key = twilio_client(server, new.sid, new.secret, account[0])
+    as_key = twilio_client(app, new.sid, new.secret, account[0])
     msg = as_key.messages.create(to="+14155550100", from_=SENDER, body="sent with a key")
     assert msg.account_sid == account[0]
 
     assert [k.sid for k in client.keys.list()] == [new.sid]
-    raw = httpx.get(f"{server.url}/2010-04-01/Accounts/{account[0]}/Keys.json", auth=account)
+    raw = app.http.get(f"{app.url}/2010-04-01/Accounts/{account[0]}/Keys.json", auth=account)
     assert "secret" not in raw.json()["keys"][0]  # shown on create only
     fetched = client.keys(new.sid).fetch()
     assert (fetched.sid, fetched.friendly_name) == (new.sid, "ci")
     assert (
         "secret"
-        not in httpx.get(
-            f"{server.url}/2010-04-01/Accounts/{account[0]}/Keys/{new.sid}.json", auth=account
+        not in app.http.get(
+            f"{app.url}/2010-04-01/Accounts/{account[0]}/Keys/{new.sid}.json", auth=account
         ).json()
     )
 
@@ -92,34 +92,32 @@ def test_create_use_list_fetch_update_and_delete_a_key(
         client.keys(new.sid).fetch()
     assert refused(missing, 404, 20404)
     assert client.keys.list() == []
-    assert key_rows(server) == []
+    assert key_rows(app) == []
 
 
 def test_a_key_without_a_name_and_paging(
-    server: LiveServer, account: tuple[str, str], client: Client
+    app: InProcess, account: tuple[str, str], client: Client
 ) -> None:
     unnamed = client.new_keys.create()
     assert unnamed.friendly_name is None
     sids = [unnamed.sid] + [client.new_keys.create(friendly_name=f"k{i}").sid for i in range(4)]
     # The client follows next_page_uri across three pages of two.
     assert [k.sid for k in client.keys.list(page_size=2)] == sids
-    base = f"{server.url}/2010-04-01/Accounts/{account[0]}/Keys.json"
-    first = httpx.get(base, params={"PageSize": 2}, auth=account).json()
+    base = f"{app.url}/2010-04-01/Accounts/{account[0]}/Keys.json"
+    first = app.http.get(base, params={"PageSize": 2}, auth=account).json()
     assert (first["page"], first["page_size"], first["start"], first["end"]) == (0, 2, 0, 1)
     assert first["previous_page_uri"] is None
     assert first["uri"] == f"/2010-04-01/Accounts/{account[0]}/Keys.json?PageSize=2&Page=0"
-    last = httpx.get(server.url + first["next_page_uri"], auth=account).json()
-    last = httpx.get(server.url + last["next_page_uri"], auth=account).json()
+    last = app.http.get(app.url + first["next_page_uri"], auth=account).json()
+    last = app.http.get(app.url + last["next_page_uri"], auth=account).json()
     assert [k["sid"] for k in last["keys"]] == sids[4:]
     assert (last["page"], last["start"], last["end"], last["next_page_uri"]) == (2, 4, 4, None)
     assert last["previous_page_uri"].endswith("PageSize=2&Page=1")
 
 
-def test_a_key_cannot_manage_keys(
-    server: LiveServer, account: tuple[str, str], client: Client
-) -> None:
+def test_a_key_cannot_manage_keys(app: InProcess, account: tuple[str, str], client: Client) -> None:
     new = client.new_keys.create(friendly_name="ci")
-    as_key = twilio_client(server, new.sid, new.secret, account[0])
+    as_key = twilio_client(app, new.sid, new.secret, account[0])
     attempts: list[Any] = [
         lambda: as_key.new_keys.create(friendly_name="minted"),
         lambda: as_key.keys(new.sid).fetch(),
@@ -132,19 +130,19 @@ def test_a_key_cannot_manage_keys(
         assert refused(denied, 403, 20003)
         assert "API key cannot manage API keys" in denied.value.msg
     # The client raises a bare TwilioException for a refused list page; seen over HTTP:
-    listed = httpx.get(
-        f"{server.url}/2010-04-01/Accounts/{account[0]}/Keys.json", auth=(new.sid, new.secret)
+    listed = app.http.get(
+        f"{app.url}/2010-04-01/Accounts/{account[0]}/Keys.json", auth=(new.sid, new.secret)
     )
     assert listed.status_code == 403 and listed.json()["code"] == 20003
-    assert key_rows(server) == [(new.sid, account[0], "ci")]
+    assert key_rows(app) == [(new.sid, account[0], "ci")]
     assert as_key.messages.list() == []  # the key itself still works
 
 
 def test_another_accounts_key_is_not_found(
-    server: LiveServer, account: tuple[str, str], client: Client
+    app: InProcess, account: tuple[str, str], client: Client
 ) -> None:
-    other = server.new_account("Other")
-    theirs = twilio_client(server, other.account_sid, other.auth_token, other.account_sid)
+    other = app.new_account("Other")
+    theirs = twilio_client(app, other.account_sid, other.auth_token, other.account_sid)
     key = theirs.new_keys.create(friendly_name="theirs")
     for attempt in (
         lambda: client.keys(key.sid).fetch(),
@@ -156,37 +154,37 @@ def test_another_accounts_key_is_not_found(
         assert refused(hidden, 404, 20404)
     assert client.keys.list() == []
     # Naming the other account in the path is not found either.
-    r = httpx.get(f"{server.url}/2010-04-01/Accounts/{other.account_sid}/Keys.json", auth=account)
+    r = app.http.get(f"{app.url}/2010-04-01/Accounts/{other.account_sid}/Keys.json", auth=account)
     assert r.status_code == 404 and r.json()["code"] == 20404
-    assert key_rows(server) == [(key.sid, other.account_sid, "theirs")]
+    assert key_rows(app) == [(key.sid, other.account_sid, "theirs")]
 
 
 def test_bad_input_is_refused_and_writes_nothing(
-    server: LiveServer, account: tuple[str, str], client: Client
+    app: InProcess, account: tuple[str, str], client: Client
 ) -> None:
     with pytest.raises(TwilioRestException) as long_name:
         client.new_keys.create(friendly_name="x" * 65)
     assert refused(long_name, 400, 20001)
     assert "FriendlyName" in long_name.value.msg and "64 characters" in long_name.value.msg
-    assert key_rows(server) == []
+    assert key_rows(app) == []
 
     key = client.new_keys.create(friendly_name="y" * 64)  # the limit itself is fine
     with pytest.raises(TwilioRestException) as long_rename:
         client.keys(key.sid).update(friendly_name="z" * 65)
     assert refused(long_rename, 400, 20001) and "FriendlyName" in long_rename.value.msg
-    assert key_rows(server) == [(key.sid, account[0], "y" * 64)]
+    assert key_rows(app) == [(key.sid, account[0], "y" * 64)]
 
-    base = f"{server.url}/2010-04-01/Accounts/{account[0]}/Keys.json"
-    r = httpx.post(base, data={"FriendlyName": "k"}, auth=(account[0], "wrong"))
+    base = f"{app.url}/2010-04-01/Accounts/{account[0]}/Keys.json"
+    r = app.http.post(base, data={"FriendlyName": "k"}, auth=(account[0], "wrong"))
     assert r.status_code == 401 and r.json()["code"] == 20003
-    r = httpx.post(base, json={"FriendlyName": "k"}, auth=account)
+    r = app.http.post(base, json={"FriendlyName": "k"}, auth=account)
     assert r.status_code == 415 and r.json()["code"] == 20415
-    r = httpx.get(base, params={"PageSize": 0}, auth=account)
+    r = app.http.get(base, params={"PageSize": 0}, auth=account)
     assert r.status_code == 400 and "PageSize" in r.json()["message"]
-    assert len(key_rows(server)) == 1
+    assert len(key_rows(app)) == 1
 
 
-def test_keys_on_the_command_line(server: LiveServer, settings: Settings) -> None:
+def test_keys_on_the_command_line(app: InProcess, settings: Settings) -> None:
     acct = json.loads(textwire(settings, "accounts", "create", "--name", "Shop").stdout)
     sid = acct["account_sid"]
     out = textwire(settings, "keys", "create", "--name", "ci", "--json")
@@ -195,7 +193,7 @@ def test_keys_on_the_command_line(server: LiveServer, settings: Settings) -> Non
     assert created["sid"].startswith("SK") and created["friendly_name"] == "ci"
     assert created["account_sid"] == sid
 
-    as_key = twilio_client(server, created["sid"], created["secret"], sid)
+    as_key = twilio_client(app, created["sid"], created["secret"], sid)
     assert as_key.messages.list() == []  # the printed secret works against the API
 
     plain = textwire(settings, "keys", "create", "--name", "other", "--account", sid)
@@ -212,8 +210,8 @@ def test_keys_on_the_command_line(server: LiveServer, settings: Settings) -> Non
     ] == ["other"]
     # Another process deleted it: the server refuses it once its cache entry expires; a
     # process that has not cached it refuses it now.
-    fresh = Authenticator(server.rt.db)
-    assert server.call(fresh.authenticate(created["sid"], created["secret"])) is None
+    fresh = Authenticator(app.rt.db)
+    assert app.call(fresh.authenticate(created["sid"], created["secret"])) is None
 
 
 def test_keys_command_errors_name_the_option(settings: Settings) -> None:
@@ -233,15 +231,15 @@ def test_keys_command_errors_name_the_option(settings: Settings) -> None:
 
 
 def test_a_credential_read_in_flight_at_revocation_is_not_cached(
-    server: LiveServer, account: tuple[str, str]
+    app: InProcess, account: tuple[str, str]
 ) -> None:
     """``forget()`` while a read of that key is under way: the read may have seen the key
     before it was revoked, so what it found must not be cached."""
     from textwire.accounts import create_api_key, delete_api_key
 
     async def scenario() -> tuple[str | None, str | None]:
-        db = server.rt.db
-        key = await create_api_key(db, server.rt.clock, account[0], "race")
+        db = app.rt.db
+        key = await create_api_key(db, app.rt.clock, account[0], "race")
         auth = Authenticator(db)
         in_flight = asyncio.create_task(auth.authenticate(key.sid, key.secret))
         # One turn of the loop starts authenticate(), which starts the read as a task of
@@ -256,6 +254,6 @@ def test_a_credential_read_in_flight_at_revocation_is_not_cached(
         await delete_api_key(db, account[0], key.sid)
         return during, await auth.authenticate(key.sid, key.secret)
 
-    during, after = server.call(scenario())
+    during, after = app.call(scenario())
     assert during == account[0]
     assert after is None

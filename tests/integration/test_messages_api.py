@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,36 +12,37 @@ from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.support import LiveServer, Receiver, twilio_client
+from tests.inprocess import InProcess
+from tests.support import Receiver, twilio_client
 from textwire.messages import tables as mt
 
 
 @pytest.fixture
-def account(server: LiveServer) -> Iterator[tuple[str, str]]:
-    new = server.new_account("Acme")
+def account(app: InProcess) -> Iterator[tuple[str, str]]:
+    new = app.new_account("Acme")
     yield new.account_sid, new.auth_token
 
 
 @pytest.fixture
-def client(server: LiveServer, account: tuple[str, str]) -> Client:
-    return twilio_client(server, *account)
+def client(app: InProcess, account: tuple[str, str]) -> Client:
+    return twilio_client(app, *account)
 
 
 @pytest.fixture
-def sender(server: LiveServer, account: tuple[str, str]) -> str:
-    r = httpx.post(
-        f"{server.url}/v1/Senders", data={"Sender": "+14155550111", "Mps": "100"}, auth=account
+def sender(app: InProcess, account: tuple[str, str]) -> str:
+    r = app.http.post(
+        f"{app.url}/v1/Senders", data={"Sender": "+14155550111", "Mps": "100"}, auth=account
     )
     assert r.status_code == 201, r.text
     return "+14155550111"
 
 
-def count_rows(server: LiveServer, table: Any) -> int:
+def count_rows(app: InProcess, table: Any) -> int:
     async def q() -> int:
-        async with server.rt.db.read() as conn:
+        async with app.rt.db.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
 
-    return server.call(q())
+    return app.call(q())
 
 
 def test_create_fetch_and_list_with_the_twilio_client(client: Client, sender: str) -> None:
@@ -66,18 +66,18 @@ def test_create_fetch_and_list_with_the_twilio_client(client: Client, sender: st
 
 
 def test_segments_and_encoding_come_from_the_segment_calculator(
-    client: Client, sender: str, server: LiveServer
+    client: Client, sender: str, app: InProcess
 ) -> None:
     """F-ENC-2: num_segments is recorded; a 161-character GSM text is 2 segments, emoji UCS-2."""
     long = client.messages.create(to="+14155550100", from_=sender, body="a" * 161)
     emoji = client.messages.create(to="+14155550100", from_=sender, body="hi 😀")
     assert long.num_segments == "2"
     assert emoji.num_segments == "1"
-    raw = httpx.get(f"{server.url}{emoji.uri}", auth=(client.username, client.password)).json()
+    raw = app.http.get(f"{app.url}{emoji.uri}", auth=(client.username, client.password)).json()
     assert raw["textwire"]["encoding"] == "UCS-2"
 
 
-def test_paging_walks_every_message_once(client: Client, sender: str, server: LiveServer) -> None:
+def test_paging_walks_every_message_once(client: Client, sender: str, app: InProcess) -> None:
     sids = {
         client.messages.create(to="+14155550100", from_=sender, body=f"n{i}").sid for i in range(7)
     }
@@ -90,8 +90,8 @@ def test_paging_walks_every_message_once(client: Client, sender: str, server: Li
     assert len(client.messages.list(limit=5)) == 5
     # Page without a PageToken (hand-made, or previous_page_uri) pages by offset.
     newest_first = [m.sid for m in client.messages.list()]
-    raw = httpx.get(
-        f"{server.url}/2010-04-01/Accounts/{client.username}/Messages.json?PageSize=3&Page=1",
+    raw = app.http.get(
+        f"{app.url}/2010-04-01/Accounts/{client.username}/Messages.json?PageSize=3&Page=1",
         auth=(client.username, client.password),
     ).json()
     assert [m["sid"] for m in raw["messages"]] == newest_first[3:6]
@@ -122,16 +122,16 @@ def test_filters_by_to_and_from(client: Client, sender: str) -> None:
     ],
 )
 def test_bad_input_is_a_coded_400_and_writes_nothing(
-    client: Client, sender: str, server: LiveServer, kwargs: dict[str, Any], code: int, field: str
+    client: Client, sender: str, app: InProcess, kwargs: dict[str, Any], code: int, field: str
 ) -> None:
     """F-SEC-4: a clear 4xx naming the field, nothing stored."""
-    before = count_rows(server, mt.messages)
+    before = count_rows(app, mt.messages)
     with pytest.raises(TwilioRestException) as err:
         client.messages.create(from_=sender, **kwargs)
     assert err.value.status == 400
     assert err.value.code == code
     assert field in err.value.msg
-    assert count_rows(server, mt.messages) == before
+    assert count_rows(app, mt.messages) == before
 
 
 def test_from_must_be_a_sender_of_the_account(client: Client, sender: str) -> None:
@@ -152,67 +152,66 @@ def test_unknown_service_is_rejected(client: Client) -> None:
     assert err.value.code == 21701 and "MessagingServiceSid" in err.value.msg
 
 
-def test_wrong_credentials_get_20003(server: LiveServer, account: tuple[str, str]) -> None:
-    bad = twilio_client(server, account[0], "0" * 32)
+def test_wrong_credentials_get_20003(app: InProcess, account: tuple[str, str]) -> None:
+    bad = twilio_client(app, account[0], "0" * 32)
     with pytest.raises(TwilioRestException) as err:
         bad.messages("SM" + "0" * 32).fetch()
     assert err.value.status == 401 and err.value.code == 20003
-    r = httpx.get(f"{server.url}/v1/Services")
+    r = app.http.get(f"{app.url}/v1/Services")
     assert r.status_code == 401 and r.json()["code"] == 20003
 
 
-def test_accounts_cannot_see_each_other(server: LiveServer, client: Client, sender: str) -> None:
+def test_accounts_cannot_see_each_other(app: InProcess, client: Client, sender: str) -> None:
     """F-SEC-1: another account's message is not found, and its path is not usable."""
     msg = client.messages.create(to="+14155550100", from_=sender, body="private")
-    other = server.new_account("Other")
-    intruder = twilio_client(server, other.account_sid, other.auth_token)
+    other = app.new_account("Other")
+    intruder = twilio_client(app, other.account_sid, other.auth_token)
     with pytest.raises(TwilioRestException) as err:
         intruder.messages(msg.sid).fetch()
     assert err.value.status == 404 and err.value.code == 20404
-    r = httpx.get(
-        f"{server.url}/2010-04-01/Accounts/{msg.account_sid}/Messages.json",
+    r = app.http.get(
+        f"{app.url}/2010-04-01/Accounts/{msg.account_sid}/Messages.json",
         auth=(other.account_sid, other.auth_token),
     )
     assert r.status_code == 404 and r.json()["code"] == 20404
 
 
-def test_api_keys_authenticate(server: LiveServer, account: tuple[str, str], sender: str) -> None:
+def test_api_keys_authenticate(app: InProcess, account: tuple[str, str], sender: str) -> None:
     from textwire.accounts import create_api_key
 
-    key = server.call(create_api_key(server.rt.db, server.rt.clock, account[0], "ci"))
-    client = Client(key.sid, key.secret, account[0])
-    client.api.base_url = server.url
+    key = app.call(create_api_key(app.rt.db, app.rt.clock, account[0], "ci"))
+    client = twilio_client(app, key.sid, key.secret, account_sid=account[0])
     msg = client.messages.create(to="+14155550100", from_=sender, body="via key")
     assert msg.account_sid == account[0]
 
 
-def raw_post(server: LiveServer, account: tuple[str, str], **kw: Any) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json", auth=account, **kw
+def raw_post(app: InProcess, account: tuple[str, str], **kw: Any) -> httpx.Response:
+    return app.http.post(
+        f"{app.url}/2010-04-01/Accounts/{account[0]}/Messages.json", auth=account, **kw
     )
 
 
 def test_malformed_bodies_get_4xx_and_write_nothing(
-    server: LiveServer, account: tuple[str, str], sender: str
+    app: InProcess, account: tuple[str, str], sender: str
 ) -> None:
-    before = count_rows(server, mt.messages)
+    before = count_rows(app, mt.messages)
     ok_form = f"To=%2B14155550100&From={sender.replace('+', '%2B')}&Body="
     cases = [
         raw_post(
-            server,
+            app,
             account,
             content=ok_form + "%FF%FE",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         ),
-        raw_post(server, account, json={"To": "+14155550100", "From": sender, "Body": "x"}),
+        raw_post(app, account, json={"To": "+14155550100", "From": sender, "Body": "x"}),
         raw_post(
-            server,
+            app,
             account,
             content=b"\xff\xfe",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         ),
         raw_post(
-            server,
+            app,
             account,
             content=b"Body=" + b"x" * 300_000,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -223,15 +222,15 @@ def test_malformed_bodies_get_4xx_and_write_nothing(
         body = c.json()
         assert set(body) == {"code", "message", "more_info", "status"}
     assert "UTF-8" in cases[0].json()["message"]
-    assert count_rows(server, mt.messages) == before
+    assert count_rows(app, mt.messages) == before
 
 
-def test_redact_and_delete(client: Client, sender: str, server: LiveServer) -> None:
+def test_redact_and_delete(client: Client, sender: str, app: InProcess) -> None:
     msg = client.messages.create(to="+14155550100", from_=sender, body="secret code 1234")
 
     def final() -> Any:
         async def q() -> bool:
-            async with server.rt.db.read() as conn:
+            async with app.rt.db.read() as conn:
                 s = await conn.scalar(
                     select(mt.messages.c.status).where(mt.messages.c.sid == msg.sid)
                 )
@@ -239,7 +238,7 @@ def test_redact_and_delete(client: Client, sender: str, server: LiveServer) -> N
 
         return q
 
-    server.wait_for(final())
+    app.wait_for(final())
     redacted = client.messages(msg.sid).update(body="")
     assert redacted.body == ""
     assert client.messages(msg.sid).fetch().body == ""
@@ -249,12 +248,12 @@ def test_redact_and_delete(client: Client, sender: str, server: LiveServer) -> N
     assert err.value.code == 20404
 
 
-def _service(server: LiveServer, account: tuple[str, str], sender_value: str) -> str:
-    svc = httpx.post(f"{server.url}/v1/Services", data={"FriendlyName": "S"}, auth=account).json()
-    snd = httpx.get(f"{server.url}/v1/Senders", auth=account).json()["senders"]
+def _service(app: InProcess, account: tuple[str, str], sender_value: str) -> str:
+    svc = app.http.post(f"{app.url}/v1/Services", data={"FriendlyName": "S"}, auth=account).json()
+    snd = app.http.get(f"{app.url}/v1/Senders", auth=account).json()["senders"]
     pn = next(s["sid"] for s in snd if s["sender"] == sender_value)
-    r = httpx.post(
-        f"{server.url}/v1/Services/{svc['sid']}/PhoneNumbers",
+    r = app.http.post(
+        f"{app.url}/v1/Services/{svc['sid']}/PhoneNumbers",
         data={"PhoneNumberSid": pn},
         auth=account,
     )
@@ -264,13 +263,13 @@ def _service(server: LiveServer, account: tuple[str, str], sender_value: str) ->
 
 def test_scheduling_rules_and_cancel(
     client: Client,
-    server: LiveServer,
+    app: InProcess,
     account: tuple[str, str],
     sender: str,
     hook_receiver: Receiver,
 ) -> None:
     """SendAt + ScheduleType=fixed needs a service, 5 min..35 days ahead; cancel works once."""
-    svc = _service(server, account, sender)
+    svc = _service(app, account, sender)
     now = datetime.now(UTC)
     with pytest.raises(TwilioRestException) as err:
         client.messages.create(
@@ -321,17 +320,14 @@ def test_scheduling_rules_and_cancel(
     assert client.messages(msg.sid).fetch().body == "later"
     canceled = client.messages(msg.sid).update(status="canceled")
     assert canceled.status == "canceled"
-    deadline = time.monotonic() + 10
-    while not hook_receiver.received and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [r.form["MessageStatus"] for r in hook_receiver.received] == ["canceled"]
+    assert [r.form["MessageStatus"] for r in hook_receiver.wait_for(1, 10)] == ["canceled"]
     with pytest.raises(TwilioRestException) as err:
         client.messages(msg.sid).update(status="canceled")
     assert err.value.code == 35119
 
 
-def test_unknown_routes_and_methods_get_twilio_codes(server: LiveServer) -> None:
-    missing = httpx.get(f"{server.url}/2010-04-01/Nope.json")
+def test_unknown_routes_and_methods_get_twilio_codes(app: InProcess) -> None:
+    missing = app.http.get(f"{app.url}/2010-04-01/Nope.json")
     assert missing.status_code == 404 and missing.json()["code"] == 20404
-    wrong = httpx.put(f"{server.url}/v1/Services")
+    wrong = app.http.put(f"{app.url}/v1/Services")
     assert wrong.status_code == 405 and wrong.json()["code"] == 20004

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.inprocess import InProcess
 from tests.integration.test_dispatch import Ctx, query
-from tests.support import LiveServer, Receiver, make_settings
+from tests.support import AppUnderTest, Receiver, make_settings
 from textwire.senders.tables import sticky_mappings
 
 
@@ -19,7 +18,7 @@ class Pool(Ctx):
     """A service with a chosen set of senders (no default sender)."""
 
     def __init__(
-        self, server: LiveServer, hooks: Receiver, senders: list[dict[str, str]], **service: str
+        self, server: AppUnderTest, hooks: Receiver, senders: list[dict[str, str]], **service: str
     ):
         self.server, self.hooks = server, hooks
         acct = server.new_account("Selection")
@@ -58,11 +57,11 @@ class Pool(Ctx):
         return {r.to_addr: r.sender_sid for r in rows}
 
 
-def test_geomatch_short_code_and_alpha_tiers(server: LiveServer, hook_receiver: Receiver) -> None:
+def test_geomatch_short_code_and_alpha_tiers(app: InProcess, hook_receiver: Receiver) -> None:
     """F-SVC-2: short code of the country first, then area code / overlay, then country;
     abroad an alpha ID; every decision is explained on the message."""
     pool = Pool(
-        server,
+        app,
         hook_receiver,
         [
             {"Sender": "+12125550101", "Mps": "50"},
@@ -76,8 +75,9 @@ def test_geomatch_short_code_and_alpha_tiers(server: LiveServer, hook_receiver: 
         "+14155550100": ("+12125550101", "country"),
         "+61412345678": ("Acme", "alpha"),
     }
-    sids = {to: pool.via_service(to)["sid"] for to in cases}
-    rows = {r["to"]: r for r in pool.wait_final(list(sids.values()))}
+    # One at a time: the country tier picks the least recently used number, so the order of
+    # the earlier messages' hand-overs decides it.
+    rows = {to: pool.wait_final([pool.via_service(to)["sid"]])[0] for to in cases}
     for to, (sender, rule) in cases.items():
         assert (rows[to]["from"], rows[to]["textwire"]["selection_rule"]) == (sender, rule), to
 
@@ -87,11 +87,11 @@ def test_geomatch_short_code_and_alpha_tiers(server: LiveServer, hook_receiver: 
     assert (final["from"], final["textwire"]["selection_rule"]) == ("60006", "short_code")
 
 
-def test_sticky_sender_life_cycle(server: LiveServer, hook_receiver: Receiver) -> None:
+def test_sticky_sender_life_cycle(app: InProcess, hook_receiver: Receiver) -> None:
     """F-SVC-3: created on first send, kept while off, deleted with its number, remapped
     when a number of the recipient's country joins."""
     pool = Pool(
-        server,
+        app,
         hook_receiver,
         [
             {"Sender": "+14155550101", "Mps": "50"},
@@ -114,8 +114,8 @@ def test_sticky_sender_life_cycle(server: LiveServer, hook_receiver: Receiver) -
 
     # The mapped number leaves the pool: its mappings go with it.
     pool.post(f"/v1/Services/{pool.service['sid']}", StickySender="true")
-    r = httpx.delete(
-        f"{server.url}/v1/Services/{pool.service['sid']}/PhoneNumbers/{mapped_sender}",
+    r = app.http.delete(
+        f"/v1/Services/{pool.service['sid']}/PhoneNumbers/{mapped_sender}",
         auth=pool.auth,
     )
     assert r.status_code == 204
@@ -133,10 +133,10 @@ def test_sticky_sender_life_cycle(server: LiveServer, hook_receiver: Receiver) -
 
 
 def test_scaler_spreads_evenly_across_equal_senders(
-    server: LiveServer, hook_receiver: Receiver
+    app: InProcess, hook_receiver: Receiver
 ) -> None:
     pool = Pool(
-        server, hook_receiver, [{"Sender": f"+1415555010{i}", "Mps": "100"} for i in range(1, 4)]
+        app, hook_receiver, [{"Sender": f"+1415555010{i}", "Mps": "100"} for i in range(1, 4)]
     )
     recipients = [f"+1415555{2000 + i}" for i in range(30)]
     rows = pool.wait_final([pool.via_service(to)["sid"] for to in recipients])
@@ -147,24 +147,22 @@ def test_scaler_spreads_evenly_across_equal_senders(
 
 
 def test_no_eligible_sender_fails_with_a_clear_code(
-    server: LiveServer, hook_receiver: Receiver
+    app: InProcess, hook_receiver: Receiver
 ) -> None:
-    pool = Pool(server, hook_receiver, [{"Sender": "+447400000111"}])
+    pool = Pool(app, hook_receiver, [{"Sender": "+447400000111"}])
     msg = pool.via_service("+61412345678")  # no AU number, no alpha ID, no US number
     (final,) = pool.wait_final([msg["sid"]])
     assert final["status"] == "failed" and final["error_code"] == 21703
     assert "AU" in final["error_message"] or "Australia" in final["error_message"]
 
 
-def test_alpha_registration_warning_never_blocks(
-    server: LiveServer, hook_receiver: Receiver
-) -> None:
+def test_alpha_registration_warning_never_blocks(app: InProcess, hook_receiver: Receiver) -> None:
     """F-SVC-9: an unregistered alpha ID to a registration country sends, with a warning."""
-    pool = Pool(server, hook_receiver, [{"Sender": "Acme", "Mps": "50"}])
+    pool = Pool(app, hook_receiver, [{"Sender": "Acme", "Mps": "50"}])
     (final,) = pool.wait_final([pool.via_service("+971501234567")["sid"]])
     assert final["status"] == "delivered" and final["from"] == "Acme"
     assert final["textwire"]["warnings"] == ["alpha_registration_required"]
-    metrics = httpx.get(server.url + "/metrics").text
+    metrics = app.http.get("/metrics").text
     assert (
         'textwire_alpha_registration_warnings_total{country="AE",'
         'warning="alpha_registration_required"} 1.0'
@@ -172,10 +170,10 @@ def test_alpha_registration_warning_never_blocks(
 
 
 def test_mms_converter_sends_sms_with_a_short_media_link(
-    server: LiveServer, hook_receiver: Receiver
+    app: InProcess, hook_receiver: Receiver
 ) -> None:
     """F-SVC-8: the pool cannot send MMS, so the media goes as a short link, segments recounted."""
-    pool = Pool(server, hook_receiver, [{"Sender": "+14155550101", "Capabilities": "sms"}])
+    pool = Pool(app, hook_receiver, [{"Sender": "+14155550101", "Capabilities": "sms"}])
     media = "https://cdn.example.com/images/" + "x" * 120 + ".jpg"
     msg = pool.via_service("+14155550100", body="Your photo", MediaUrl=media)
     assert msg["num_media"] == "1"
@@ -188,10 +186,10 @@ def test_mms_converter_sends_sms_with_a_short_media_link(
 
 
 def test_mms_without_converter_to_a_pool_without_mms_fails(
-    server: LiveServer, hook_receiver: Receiver
+    app: InProcess, hook_receiver: Receiver
 ) -> None:
     pool = Pool(
-        server,
+        app,
         hook_receiver,
         [{"Sender": "+14155550101", "Capabilities": "sms"}],
         MmsConverter="false",
@@ -210,7 +208,7 @@ def test_undelivered_short_code_falls_back_to_a_long_code_once(
     settings = make_settings(
         tmp_path / "data", database_url, sandbox_failure_rate=1.0, sandbox_delivery_delay=delay
     )
-    server = LiveServer(settings).start()
+    server = InProcess(settings).start()
     try:
         pool = Pool(
             server,
@@ -221,12 +219,14 @@ def test_undelivered_short_code_falls_back_to_a_long_code_once(
             ],
         )
         msg = pool.via_service("+14155550100")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        final = pool.message(msg["sid"])
+
+        def fell_back() -> bool:
+            nonlocal final
             final = pool.message(msg["sid"])
-            if final["status"] == "undelivered" and final["textwire"].get("fallback_from"):
-                break
-            time.sleep(0.05)
+            return final["status"] == "undelivered" and bool(final["textwire"].get("fallback_from"))
+
+        server.wait_until(fell_back, 20)
         pool.wait_callbacks(8)
     finally:
         server.stop()

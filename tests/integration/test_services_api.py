@@ -9,25 +9,23 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.support import LiveServer
+from tests.inprocess import InProcess
+from tests.support import twilio_client
 
 
 @pytest.fixture
-def creds(server: LiveServer) -> tuple[str, str]:
-    new = server.new_account("Acme")
+def creds(app: InProcess) -> tuple[str, str]:
+    new = app.new_account("Acme")
     return new.account_sid, new.auth_token
 
 
 @pytest.fixture
-def client(server: LiveServer, creds: tuple[str, str]) -> Client:
-    c = Client(*creds)
-    c.api.base_url = server.url
-    c.messaging.base_url = server.url
-    return c
+def client(app: InProcess, creds: tuple[str, str]) -> Client:
+    return twilio_client(app, *creds)
 
 
-def add_sender(server: LiveServer, creds: tuple[str, str], **data: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/v1/Senders", data=data, auth=creds)
+def add_sender(app: InProcess, creds: tuple[str, str], **data: str) -> httpx.Response:
+    return app.http.post(f"{app.url}/v1/Senders", data=data, auth=creds)
 
 
 def test_service_crud_with_the_twilio_client(client: Client) -> None:
@@ -77,7 +75,7 @@ def test_bad_service_parameters(client: Client, params: dict[str, Any], field: s
     assert client.messaging.v1.services.list() == []
 
 
-def test_sender_kinds_countries_and_default_mps(server: LiveServer, creds: tuple[str, str]) -> None:
+def test_sender_kinds_countries_and_default_mps(app: InProcess, creds: tuple[str, str]) -> None:
     """F-ORIG-1/2: kind and country from the value; MPS defaults per kind."""
     expected = {
         "+447400123456": ("long_code", "GB", 1),
@@ -86,11 +84,11 @@ def test_sender_kinds_countries_and_default_mps(server: LiveServer, creds: tuple
         "Acme Co": ("alphanumeric", None, 10),
     }
     for value, (kind, country, mps) in expected.items():
-        r = add_sender(server, creds, Sender=value)
+        r = add_sender(app, creds, Sender=value)
         assert r.status_code == 201, r.text
         body = r.json()
         assert (body["kind"], body["country"], body["mps"]) == (kind, country, mps)
-    listed = httpx.get(f"{server.url}/v1/Senders", auth=creds).json()["senders"]
+    listed = app.http.get(f"{app.url}/v1/Senders", auth=creds).json()["senders"]
     assert {s["sender"] for s in listed} == set(expected)
 
 
@@ -110,26 +108,26 @@ def test_sender_kinds_countries_and_default_mps(server: LiveServer, creds: tuple
     ],
 )
 def test_bad_senders_are_rejected_naming_the_rule(
-    server: LiveServer, creds: tuple[str, str], data: dict[str, str], field: str
+    app: InProcess, creds: tuple[str, str], data: dict[str, str], field: str
 ) -> None:
-    r = add_sender(server, creds, **data)
+    r = add_sender(app, creds, **data)
     assert r.status_code == 400, r.text
     assert field in r.json()["message"]
-    assert httpx.get(f"{server.url}/v1/Senders", auth=creds).json()["senders"] == []
+    assert app.http.get(f"{app.url}/v1/Senders", auth=creds).json()["senders"] == []
 
 
-def test_duplicate_sender_conflicts(server: LiveServer, creds: tuple[str, str]) -> None:
-    assert add_sender(server, creds, Sender="+14155550111").status_code == 201
-    r = add_sender(server, creds, Sender="+14155550111")
+def test_duplicate_sender_conflicts(app: InProcess, creds: tuple[str, str]) -> None:
+    assert add_sender(app, creds, Sender="+14155550111").status_code == 201
+    r = add_sender(app, creds, Sender="+14155550111")
     assert r.status_code == 409 and r.json()["code"] == 20409
 
 
 def test_pools_phone_numbers_short_codes_alpha_senders(
-    server: LiveServer, creds: tuple[str, str], client: Client
+    app: InProcess, creds: tuple[str, str], client: Client
 ) -> None:
     svc = client.messaging.v1.services.create(friendly_name="Pool")
-    pn = add_sender(server, creds, Sender="+14155550111").json()
-    sc = add_sender(server, creds, Sender="60006").json()
+    pn = add_sender(app, creds, Sender="+14155550111").json()
+    sc = add_sender(app, creds, Sender="60006").json()
     svc_api = client.messaging.v1.services(svc.sid)
 
     number = svc_api.phone_numbers.create(phone_number_sid=pn["sid"])
@@ -140,7 +138,7 @@ def test_pools_phone_numbers_short_codes_alpha_senders(
     with pytest.raises(TwilioRestException) as err:
         svc_api.alpha_senders.create(alpha_sender="+14155550199")
     assert err.value.status == 400 and "AlphaSender" in err.value.msg
-    senders = httpx.get(f"{server.url}/v1/Senders", auth=creds).json()["senders"]
+    senders = app.http.get(f"{app.url}/v1/Senders", auth=creds).json()["senders"]
     assert "+14155550199" not in {s["sender"] for s in senders}  # nothing was written
     alpha = svc_api.alpha_senders.create(alpha_sender="ACME")
     assert alpha.sid.startswith("AI") and alpha.alpha_sender == "ACME"
@@ -161,4 +159,4 @@ def test_pools_phone_numbers_short_codes_alpha_senders(
     assert svc_api.phone_numbers(pn["sid"]).delete() is True
     assert svc_api.phone_numbers.list() == []
     # Removing from the pool keeps the sender in the account.
-    assert httpx.get(f"{server.url}/v1/Senders/{pn['sid']}", auth=creds).status_code == 200
+    assert app.http.get(f"{app.url}/v1/Senders/{pn['sid']}", auth=creds).status_code == 200

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import LiveServer
+from tests.inprocess import InProcess
+from tests.support import AppUnderTest, LiveServer
 from textwire.consent import tables as ct
 from textwire.consent.csvsync import synthetic_subscriber_csv
 from textwire.consent.inbound import handle_inbound
@@ -28,18 +29,18 @@ SENDER = "+14155550111"
 A, B, C, D = "+12025550101", "+12025550102", "+12025550103", "+12025550104"
 
 
-def cli_env(server: LiveServer) -> dict[str, str]:
+def cli_env(app: InProcess) -> dict[str, str]:
     return {
         **os.environ,
-        "TEXTWIRE_DATA_DIR": str(server.settings.data_dir),
-        "TEXTWIRE_DATABASE_URL": server.settings.resolved_database_url(),
+        "TEXTWIRE_DATA_DIR": str(app.settings.data_dir),
+        "TEXTWIRE_DATABASE_URL": app.settings.resolved_database_url(),
     }
 
 
-def textwire(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+def textwire(app: InProcess, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "textwire", *args],
-        env=cli_env(server),
+        env=cli_env(app),
         capture_output=True,
         text=True,
         timeout=300,
@@ -48,13 +49,13 @@ def textwire(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]
 
 
 class Ctx:
-    def __init__(self, server: LiveServer, tmp: Path):
-        self.server = server
+    def __init__(self, app: AppUnderTest, tmp: Path):
+        self.server = app
         self.tmp = tmp
-        acct = server.new_account("Subscribers")
+        acct = app.new_account("Subscribers")
         self.sid = acct.account_sid
         self.auth = (acct.account_sid, acct.auth_token)
-        r = httpx.post(f"{server.url}/v1/Senders", data={"Sender": SENDER}, auth=self.auth)
+        r = app.http.post(f"{app.url}/v1/Senders", data={"Sender": SENDER}, auth=self.auth)
         assert r.status_code == 201, r.text
 
     def csv(self, name: str, content: str | bytes) -> Path:
@@ -68,7 +69,7 @@ class Ctx:
         return out.returncode, json.loads(out.stdout)
 
     def upload(self, content: bytes, **params: str) -> httpx.Response:
-        return httpx.post(
+        return self.server.http.post(
             f"{self.server.url}/v1/Subscribers/Syncs",
             content=content,
             params=params,
@@ -94,20 +95,20 @@ class Ctx:
 
     def send(self, to: str, **data: str) -> httpx.Response:
         self.server.rt.consent.invalidate(self.sid)
-        return httpx.post(
+        return self.server.http.post(
             f"{self.server.url}/2010-04-01/Accounts/{self.sid}/Messages.json",
             data={"To": to, "From": SENDER, "Body": "Offer", **data},
             auth=self.auth,
         )
 
     def runs(self) -> list[dict[str, Any]]:
-        r = httpx.get(f"{self.server.url}/v1/Subscribers/Syncs", auth=self.auth)
+        r = self.server.http.get(f"{self.server.url}/v1/Subscribers/Syncs", auth=self.auth)
         return list(r.json()["syncs"])
 
 
 @pytest.fixture
-def ctx(server: LiveServer, tmp_path: Path) -> Ctx:
-    return Ctx(server, tmp_path)
+def ctx(app: InProcess, tmp_path: Path) -> Ctx:
+    return Ctx(app, tmp_path)
 
 
 def test_cli_sync_replaces_the_subscribed_set(ctx: Ctx) -> None:
@@ -135,7 +136,9 @@ def test_cli_sync_replaces_the_subscribed_set(ctx: Ctx) -> None:
     assert ctx.send(D).json()["code"] == 21610
     assert ctx.send(D, Transactional="true").status_code == 201
     assert ctx.send(A, Transactional="true").json()["code"] == 21610
-    fetched = httpx.get(f"{ctx.server.url}/v1/Subscribers/Syncs/{run['sid']}", auth=ctx.auth).json()
+    fetched = ctx.server.http.get(
+        f"{ctx.server.url}/v1/Subscribers/Syncs/{run['sid']}", auth=ctx.auth
+    ).json()
     assert fetched["status"] == "applied" and fetched["counts"] == run["counts"]
     assert [r["status"] for r in ctx.runs()] == ["applied", "superseded"]
 
@@ -185,7 +188,9 @@ def test_refused_uploads_leave_the_previous_set_untouched(ctx: Ctx, kind: str) -
     assert [x["status"] for x in ctx.runs()] == ["failed", "applied"]
 
 
-def test_truncated_upload_changes_nothing(ctx: Ctx) -> None:
+def test_truncated_upload_changes_nothing(server: LiveServer, tmp_path: Path) -> None:
+    """On a socket: the client stops sending before the body it announced."""
+    ctx = Ctx(server, tmp_path)
     assert ctx.upload(f"phone numbers\n{A}\n".encode()).status_code == 201
     body = f"phone numbers\n{B}\n{C}\n".encode()
     host, port = "127.0.0.1", int(ctx.server.url.rsplit(":", 1)[1])
@@ -284,7 +289,7 @@ def _rows_of(ctx: Ctx, run: str) -> int:
 def test_events_and_syncs_override_each_other_by_time_but_stop_stands(ctx: Ctx) -> None:
     ctx.cli_sync(ctx.csv("one.csv", f"phone numbers\n{A}\n{B}\n"))
     # An opt-in after the sync counts; an opt-out after the sync counts.
-    r = httpx.post(
+    r = ctx.server.http.post(
         f"{ctx.server.url}/v2/userdata/channels/sms/opt-in",
         json={"identifier": {"type": "phoneNumber", "value": C}},
         auth=ctx.auth,
@@ -303,7 +308,7 @@ def test_events_and_syncs_override_each_other_by_time_but_stop_stands(ctx: Ctx) 
 
 
 def test_service_scoped_sync(ctx: Ctx) -> None:
-    svc = httpx.post(
+    svc = ctx.server.http.post(
         f"{ctx.server.url}/v1/Services", data={"FriendlyName": "s"}, auth=ctx.auth
     ).json()["sid"]
     code, run = ctx.cli_sync(ctx.csv("s.csv", f"phone numbers\n{A}\n"), "--service", svc)
@@ -319,12 +324,14 @@ def test_service_scoped_sync(ctx: Ctx) -> None:
 def test_consent_settings_show_the_require_opt_in_in_effect_and_why(ctx: Ctx) -> None:
     """issue 11 §6: GET /v1/Consent/Settings said null after a sync had silently switched
     require-opt-in on (numbers never seen were then refused)."""
-    svc = httpx.post(
+    svc = ctx.server.http.post(
         f"{ctx.server.url}/v1/Services", data={"FriendlyName": "s"}, auth=ctx.auth
     ).json()["sid"]
 
     def settings(**params: str) -> dict[str, Any]:
-        r = httpx.get(f"{ctx.server.url}/v1/Consent/Settings", params=params, auth=ctx.auth)
+        r = ctx.server.http.get(
+            f"{ctx.server.url}/v1/Consent/Settings", params=params, auth=ctx.auth
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         return {k: body[k] for k in body if k.startswith("require_opt_in")}
@@ -343,7 +350,7 @@ def test_consent_settings_show_the_require_opt_in_in_effect_and_why(ctx: Ctx) ->
     }
     assert settings() == on and settings(MessagingServiceSid=svc) == on
     assert ctx.send(B).json()["code"] == 21610  # what the settings say is what a send meets
-    r = httpx.post(
+    r = ctx.server.http.post(
         f"{ctx.server.url}/v1/Consent/Settings",
         data={"RequireOptIn": "false", "MessagingServiceSid": svc},
         auth=ctx.auth,
@@ -351,7 +358,7 @@ def test_consent_settings_show_the_require_opt_in_in_effect_and_why(ctx: Ctx) ->
     assert r.json()["require_opt_in"] is False and r.json()["require_opt_in_source"] == "service"
     assert settings() == on
     assert ctx.send(B, MessagingServiceSid=svc).status_code == 201
-    httpx.post(
+    ctx.server.http.post(
         f"{ctx.server.url}/v1/Consent/Settings", data={"RequireOptIn": "false"}, auth=ctx.auth
     )
     assert settings() == {

@@ -3,7 +3,6 @@ Accounts resource, the magic test numbers, callback signatures and extension par
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -17,7 +16,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.support import LiveServer, Receiver, twilio_client
+from tests.inprocess import InProcess
+from tests.support import Received, Receiver, twilio_client
 from textwire.accounts import create_api_key
 from textwire.api.app import create_app
 from textwire.links import demo as link_demo
@@ -28,27 +28,27 @@ SENDER = "+14155550111"
 
 
 @pytest.fixture
-def account(server: LiveServer) -> Iterator[tuple[str, str]]:
-    new = server.new_account("Acme")
+def account(app: InProcess) -> Iterator[tuple[str, str]]:
+    new = app.new_account("Acme")
     yield new.account_sid, new.auth_token
 
 
 @pytest.fixture
-def client(server: LiveServer, account: tuple[str, str]) -> Client:
-    return twilio_client(server, *account)
+def client(app: InProcess, account: tuple[str, str]) -> Client:
+    return twilio_client(app, *account)
 
 
-def add_sender(server: LiveServer, auth: tuple[str, str], number: str = SENDER) -> str:
-    r = httpx.post(f"{server.url}/v1/Senders", data={"Sender": number, "Mps": "100"}, auth=auth)
+def add_sender(app: InProcess, auth: tuple[str, str], number: str = SENDER) -> str:
+    r = app.http.post(f"{app.url}/v1/Senders", data={"Sender": number, "Mps": "100"}, auth=auth)
     assert r.status_code == 201, r.text
     return str(r.json()["sid"])
 
 
-def settle(server: LiveServer, sids: list[str]) -> None:
+def settle(app: InProcess, sids: list[str]) -> None:
     """Wait until the worker is done with these messages (it sets date_sent itself)."""
 
     async def done() -> bool:
-        async with server.rt.db.read() as conn:
+        async with app.rt.db.read() as conn:
             rows = (
                 await conn.execute(
                     mt.messages.select()
@@ -58,26 +58,26 @@ def settle(server: LiveServer, sids: list[str]) -> None:
             ).all()
         return all(r.status in FINAL for r in rows)
 
-    server.wait_for(done)
+    app.wait_for(done)
 
 
-def set_date_sent(server: LiveServer, sid: str, when: datetime) -> None:
+def set_date_sent(app: InProcess, sid: str, when: datetime) -> None:
     async def go() -> None:
-        async with server.rt.db.write() as conn:
+        async with app.rt.db.write() as conn:
             await conn.execute(
                 update(mt.messages).where(mt.messages.c.sid == sid).values(date_sent=when)
             )
 
-    server.call(go())
+    app.call(go())
 
 
 def test_date_sent_filters_compare_whole_utc_days(
-    server: LiveServer, client: Client, account: tuple[str, str]
+    app: InProcess, client: Client, account: tuple[str, str]
 ) -> None:
     """issue 11 §5: the client sends DateSent=2026-12-05T00:00:00Z for date(2026, 12, 5);
     Twilio reads it as that whole UTC day, DateSent< as on or before it and DateSent> as on
     or after it."""
-    add_sender(server, account)
+    add_sender(app, account)
     sent = {
         "dec4_late": datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC),
         "dec5_early": datetime(2026, 12, 5, 0, 0, 0, tzinfo=UTC),
@@ -89,9 +89,9 @@ def test_date_sent_filters_compare_whole_utc_days(
         name: client.messages.create(to="+14155550100", from_=SENDER, body=name).sid
         for name in sent
     }
-    settle(server, list(sids.values()))
+    settle(app, list(sids.values()))
     for name, when in sent.items():
-        set_date_sent(server, sids[name], when)
+        set_date_sent(app, sids[name], when)
 
     def bodies(**kwargs: object) -> set[str]:
         return {m.body for m in client.messages.list(**kwargs)}
@@ -106,8 +106,8 @@ def test_date_sent_filters_compare_whole_utc_days(
     assert bodies(date_sent_before=noon) == bodies(date_sent_before=day)
     assert bodies(date_sent_after=noon) == bodies(date_sent_after=day)
     # The bare date form of the reference's examples answers the same.
-    raw = httpx.get(
-        f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
+    raw = app.http.get(
+        f"{app.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
         params={"DateSent": "2026-12-05"},
         auth=account,
     ).json()
@@ -115,14 +115,14 @@ def test_date_sent_filters_compare_whole_utc_days(
 
 
 def test_date_sent_on_the_last_accepted_day_is_not_an_overflow(
-    server: LiveServer, account: tuple[str, str]
+    app: InProcess, account: tuple[str, str]
 ) -> None:
     """issue 11 §3/§5: the last day parse_datetime accepts (9999-12-30) still has a next
     day to end the range at, so each filter answers 200; the day after it is a 400 (see
     test_bad_input.test_date_filters_out_of_range_are_a_400), never a 500."""
     for key in ("DateSent", "DateSent<", "DateSent>"):
-        r = httpx.get(
-            f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
+        r = app.http.get(
+            f"{app.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
             params={key: "9999-12-30"},
             auth=account,
         )
@@ -131,25 +131,25 @@ def test_date_sent_on_the_last_accepted_day_is_not_an_overflow(
 
 
 def test_every_status_callback_validates_with_twilios_request_validator(
-    server: LiveServer, client: Client, account: tuple[str, str], hook_receiver: Receiver
+    app: InProcess, client: Client, account: tuple[str, str], hook_receiver: Receiver
 ) -> None:
     """issue 11 §5: a message that fails before a sender is chosen (an empty pool, 21704)
     has no From; its callback's X-Twilio-Signature must still pass Twilio's
     RequestValidator, as a normal message's does, over the parameters the body carries."""
-    add_sender(server, account)
+    add_sender(app, account)
     empty = client.messaging.v1.services.create(friendly_name="Empty pool")
     url = hook_receiver.url("/status")
     failed = client.messages.create(
         to="+14155550100", messaging_service_sid=empty.sid, body="x", status_callback=url
     )
     normal = client.messages.create(to="+14155550100", from_=SENDER, body="y", status_callback=url)
-    settle(server, [failed.sid, normal.sid])
+    settle(app, [failed.sid, normal.sid])
 
-    def arrived() -> bool:
-        sids = [r.form.get("MessageSid") for r in hook_receiver.received]
+    def arrived(received: list[Received]) -> bool:
+        sids = [r.form.get("MessageSid") for r in received]
         return failed.sid in sids and sids.count(normal.sid) >= 2
 
-    server.wait_for(lambda: asyncio.sleep(0, arrived()))
+    hook_receiver.wait_until(arrived)
     validator = RequestValidator(account[1])
     seen = set()
     for hook in hook_receiver.received:
@@ -164,12 +164,12 @@ def test_every_status_callback_validates_with_twilios_request_validator(
     assert seen == {failed.sid, normal.sid}
 
 
-def count_rows(server: LiveServer, table: Any) -> int:
+def count_rows(app: InProcess, table: Any) -> int:
     async def q() -> int:
-        async with server.rt.db.read() as conn:
+        async with app.rt.db.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
 
-    return server.call(q())
+    return app.call(q())
 
 
 TO_MAGIC = [
@@ -189,20 +189,20 @@ def refused(create: Callable[[], object]) -> TwilioRestException:
 
 
 def test_sandbox_refuses_twilios_magic_numbers_at_create(
-    server: LiveServer, account: tuple[str, str]
+    app: InProcess, account: tuple[str, str]
 ) -> None:
     """issue 11 §5: an account routed to the sandbox answers Twilio's test numbers as Twilio's
     test credentials do: HTTP 400 with the code at create, and nothing is written. Both
     front ends (the hot create path and FastAPI's route) refuse."""
-    client = twilio_client(server, *account)
-    add_sender(server, account)
+    client = twilio_client(app, *account)
+    add_sender(app, account)
     for number, _ in FROM_MAGIC:
-        add_sender(server, account, number)
+        add_sender(app, account, number)
     service = client.messaging.v1.services.create(friendly_name="Pool")
     client.messaging.v1.services(service.sid).phone_numbers.create(
-        phone_number_sid=add_sender(server, account, "+14155550122")
+        phone_number_sid=add_sender(app, account, "+14155550122")
     )
-    messages, events = count_rows(server, mt.messages), count_rows(server, mt.message_events)
+    messages, events = count_rows(app, mt.messages), count_rows(app, mt.message_events)
     cases: list[tuple[dict[str, str], int]] = []
     for to, code in TO_MAGIC:
         cases.append(({"To": to, "From": SENDER}, code))
@@ -220,29 +220,29 @@ def test_sandbox_refuses_twilios_magic_numbers_at_create(
         assert (err.status, err.code) == (400, code), (form, err.msg)
 
     async def through_fastapi() -> list[tuple[int, int]]:
-        app = create_app(server.rt, hot_paths=False)
+        fastapi_app = create_app(app.rt, hot_paths=False)
         path = f"/2010-04-01/Accounts/{account[0]}/Messages.json"
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", auth=account
+            transport=httpx.ASGITransport(app=fastapi_app), base_url="http://t", auth=account
         ) as http:
             answers = [await http.post(path, data={**form, "Body": "x"}) for form, _ in cases]
         return [(a.status_code, a.json()["code"]) for a in answers]
 
-    assert server.call(through_fastapi()) == [(400, code) for _, code in cases]
-    assert count_rows(server, mt.messages) == messages
-    assert count_rows(server, mt.message_events) == events
+    assert app.call(through_fastapi()) == [(400, code) for _, code in cases]
+    assert count_rows(app, mt.messages) == messages
+    assert count_rows(app, mt.message_events) == events
     # Other numbers are accepted, Twilio's success number +15005550006 too.
     ok = client.messages.create(to="+15005550006", from_=SENDER, body="x")
     assert ok.status == "queued"
 
 
 def test_magic_numbers_are_sent_through_a_provider_that_is_not_the_sandbox(
-    server: LiveServer, account: tuple[str, str]
+    app: InProcess, account: tuple[str, str]
 ) -> None:
     """issue 11 §5: only the sandbox route answers as Twilio's test credentials; a sender on
     another integration (here an HTTP provider) is not refused at create."""
-    r = httpx.post(
-        f"{server.url}/v1/Integrations",
+    r = app.http.post(
+        f"{app.url}/v1/Integrations",
         data={
             "FriendlyName": "Upstream",
             "Type": "http",
@@ -253,19 +253,19 @@ def test_magic_numbers_are_sent_through_a_provider_that_is_not_the_sandbox(
         auth=account,
     )
     assert r.status_code == 201, r.text
-    r = httpx.post(
-        f"{server.url}/v1/Senders",
+    r = app.http.post(
+        f"{app.url}/v1/Senders",
         data={"Sender": "+14155550133", "IntegrationSid": r.json()["sid"]},
         auth=account,
     )
     assert r.status_code == 201, r.text
-    client = twilio_client(server, *account)
+    client = twilio_client(app, *account)
     msg = client.messages.create(to="+15005550001", from_="+14155550133", body="x")
     assert msg.status == "queued"
 
 
 def test_accounts_resource_fetch_list_and_update_with_the_twilio_client(
-    server: LiveServer, client: Client, account: tuple[str, str]
+    app: InProcess, client: Client, account: tuple[str, str]
 ) -> None:
     """issue 11 §5 (F-ACCT-1): client.api.accounts(sid).fetch(), client.api.v2010.account
     .fetch(), client.api.accounts.list() and update(friendly_name=...) work as on Twilio."""
@@ -301,11 +301,11 @@ def test_account_friendly_name_is_validated_naming_the_field(
 
 
 def test_an_account_sees_only_itself(
-    server: LiveServer, client: Client, account: tuple[str, str]
+    app: InProcess, client: Client, account: tuple[str, str]
 ) -> None:
     """issue 11 §5, F-SEC-1: another account's SID is 404 exactly like a missing one, for
     fetch and update; the list holds only the caller."""
-    other = server.new_account("Other")
+    other = app.new_account("Other")
     missing = "AC" + "0" * 32
     for sid in (other.account_sid, missing):
         err = refused(lambda sid=sid: client.api.accounts(sid).fetch())  # type: ignore[misc]
@@ -316,7 +316,7 @@ def test_an_account_sees_only_itself(
         assert (err.status, err.code) == (404, 20404)
     assert [a.sid for a in client.api.accounts.list()] == [account[0]]
     assert (
-        twilio_client(server, other.account_sid, other.auth_token)
+        twilio_client(app, other.account_sid, other.auth_token)
         .api.v2010.account.fetch()
         .friendly_name
         == "Other"
@@ -324,14 +324,13 @@ def test_an_account_sees_only_itself(
 
 
 def test_an_api_key_may_fetch_the_account_but_not_change_it(
-    server: LiveServer, account: tuple[str, str]
+    app: InProcess, account: tuple[str, str]
 ) -> None:
     """issue 11 §5: an application authenticating with an API key can check its credentials
     (fetch, list); changing the account takes the auth token (403, 20003), as the Keys
     resource does."""
-    key = server.call(create_api_key(server.rt.db, server.rt.clock, account[0], "app"))
-    client = Client(key.sid, key.secret, account[0])
-    client.api.base_url = server.url
+    key = app.call(create_api_key(app.rt.db, app.rt.clock, account[0], "app"))
+    client = twilio_client(app, key.sid, key.secret, account[0])
     assert client.api.v2010.account.fetch().sid == account[0]
     assert [a.sid for a in client.api.accounts.list()] == [account[0]]
     err = refused(lambda: client.api.v2010.account.update(friendly_name="Taken over"))
@@ -353,19 +352,19 @@ def test_an_account_cannot_suspend_or_close_itself(
 
 
 def test_transactional_is_reachable_through_the_official_client(
-    server: LiveServer, client: Client, account: tuple[str, str]
+    app: InProcess, client: Client, account: tuple[str, str]
 ) -> None:
     """issue 11 §5, F-CONSENT-6: messages.create() refuses unknown keyword arguments, so
     Transactional is also a per-service default, set on the native /v1/Services API (with
     client.request, form or JSON) and used by every message naming that service; a message's
     own Transactional (client.request) overrides it."""
-    base = server.url
-    add_sender(server, account)
+    base = app.url
+    add_sender(app, account)
     r = client.request("POST", f"{base}/v1/Consent/Settings", data={"RequireOptIn": "true"})
     assert r.status_code == 200, r.text
     service = client.messaging.v1.services.create(friendly_name="Receipts")
     client.messaging.v1.services(service.sid).phone_numbers.create(
-        phone_number_sid=add_sender(server, account, "+14155550122")
+        phone_number_sid=add_sender(app, account, "+14155550122")
     )
     to = "+14155550100"  # never opted in: refused unless transactional
     err = refused(
@@ -391,7 +390,7 @@ def test_transactional_is_reachable_through_the_official_client(
     assert r.status_code == 201, r.text
 
     # JSON on the native API too; a bad value names the field and changes nothing.
-    created = httpx.post(
+    created = app.http.post(
         f"{base}/v1/Services", json={"FriendlyName": "OTP", "Transactional": True}, auth=account
     )
     assert created.status_code == 201 and created.json()["textwire"]["transactional"] is True
@@ -402,22 +401,24 @@ def test_transactional_is_reachable_through_the_official_client(
 
 
 def test_link_mode_is_reachable_through_the_official_client(
-    server: LiveServer, client: Client, account: tuple[str, str]
+    app: InProcess, client: Client, account: tuple[str, str]
 ) -> None:
     """issue 11 §5, F-LINK: the service's LinkMode (set with client.request on
     /v1/LinkShortening/MessagingServices/{MG}/Settings) shortens what messages.create() sends
     through that service; a message's own LinkMode goes through client.request."""
-    add_sender(server, account)
+    add_sender(app, account)
     service = client.messaging.v1.services.create(friendly_name="Links")
     client.messaging.v1.services(service.sid).phone_numbers.create(
-        phone_number_sid=add_sender(server, account, "+14155550122")
+        phone_number_sid=add_sender(app, account, "+14155550122")
     )
 
     async def set_up() -> None:
-        async with httpx.AsyncClient(base_url=server.url, auth=account) as http:
+        assert app.asgi is not None
+        transport = httpx.ASGITransport(app=app.asgi)
+        async with httpx.AsyncClient(transport=transport, base_url=app.url, auth=account) as http:
             await link_demo.set_up(http, service.sid, "https://hooks.example.com/clicks")
 
-    server.call(set_up())  # a verified link domain for the service, its LinkMode "all"
+    app.call(set_up())  # a verified link domain for the service, its LinkMode "all"
     url = "https://shop.example.com/track/1042"
     shortened = client.messages.create(
         to="+14155550100", messaging_service_sid=service.sid, body=f"Track: {url}"
@@ -425,7 +426,7 @@ def test_link_mode_is_reachable_through_the_official_client(
     assert url not in shortened.body and link_demo.DOMAIN in shortened.body
     r = client.request(
         "POST",
-        f"{server.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
+        f"{app.url}/2010-04-01/Accounts/{account[0]}/Messages.json",
         data={
             "To": "+14155550100",
             "MessagingServiceSid": service.sid,

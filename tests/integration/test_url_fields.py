@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioRestException
 
-from tests.support import LiveServer, twilio_client
+from tests.inprocess import InProcess
+from tests.support import twilio_client
 from textwire import tables as t
 from textwire.links import tables as lt
 from textwire.messages import tables as mt
@@ -26,12 +27,12 @@ TEMPLATE = '{"to": "${to}", "body": "${body}"}'
 
 
 class Api:
-    def __init__(self, server: LiveServer, auth: tuple[str, str]):
-        self.server = server
+    def __init__(self, app: InProcess, auth: tuple[str, str]):
+        self.server = app
         self.auth = auth
 
     def post(self, path: str, **data: str) -> httpx.Response:
-        return httpx.post(f"{self.server.url}{path}", data=data, auth=self.auth)
+        return self.server.http.post(f"{self.server.url}{path}", data=data, auth=self.auth)
 
     def ok(self, path: str, **data: str) -> dict[str, Any]:
         r = self.post(path, **data)
@@ -55,9 +56,9 @@ class Api:
 
 
 @pytest.fixture
-def api(server: LiveServer) -> Api:
-    new = server.new_account("Acme")
-    return Api(server, (new.account_sid, new.auth_token))
+def api(app: InProcess) -> Api:
+    new = app.new_account("Acme")
+    return Api(app, (new.account_sid, new.auth_token))
 
 
 def refused(r: httpx.Response, field: str, code: int = 20001) -> None:
@@ -68,12 +69,10 @@ def refused(r: httpx.Response, field: str, code: int = 20001) -> None:
 
 
 @pytest.mark.parametrize("bad", BAD_URLS)
-def test_message_status_callback_is_refused_with_21609(
-    server: LiveServer, api: Api, bad: str
-) -> None:
+def test_message_status_callback_is_refused_with_21609(app: InProcess, api: Api, bad: str) -> None:
     """issue 11 §1a: Twilio's client sending a bad StatusCallback gets 21609; no message."""
     api.ok("/v1/Senders", Sender="+14155550111")
-    client = twilio_client(server, *api.auth)
+    client = twilio_client(app, *api.auth)
     with pytest.raises(TwilioRestException) as err:
         client.messages.create(
             to="+14155550100", from_="+14155550111", body="hi", status_callback=bad

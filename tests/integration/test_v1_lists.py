@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.fakes import Api
-from tests.support import LiveServer
+from tests.inprocess import InProcess
 
 
-def _meta(server: LiveServer, path: str, key: str, page: int, more: bool) -> dict[str, Any]:
+def _meta(app: InProcess, path: str, key: str, page: int, more: bool) -> dict[str, Any]:
     def url(p: int) -> str:
-        return f"{server.url}{path}?PageSize=2&Page={p}"
+        return f"{app.url}{path}?PageSize=2&Page={p}"
 
     return {
         "page": page,
@@ -29,10 +28,10 @@ def _meta(server: LiveServer, path: str, key: str, page: int, more: bool) -> dic
 
 
 @pytest.fixture
-def accounts(server: LiveServer) -> tuple[Api, Api, str]:
+def accounts(app: InProcess) -> tuple[Api, Api, str]:
     """An account with three of everything, a pool of three numbers, and another account
     with one of everything that must not show."""
-    mine, other = Api(server, "Mine"), Api(server, "Other")
+    mine, other = Api(app, "Mine"), Api(app, "Other")
     service = ""
     for n, api in enumerate((mine, other)):
         count = 3 if api is mine else 1
@@ -120,7 +119,7 @@ def test_a_page_past_the_end_is_empty_with_no_next(accounts: tuple[Api, Api, str
 
 def test_another_accounts_pool_is_not_found(accounts: tuple[Api, Api, str]) -> None:
     _, other, service = accounts
-    r = httpx.get(
+    r = other.server.http.get(
         f"{other.server.url}/v1/Services/{service}/PhoneNumbers", auth=other.auth, timeout=30
     )
     assert r.status_code == 404

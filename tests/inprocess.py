@@ -22,8 +22,9 @@ from twilio.http.response import Response as TwilioResponse
 
 from tests.support import AppUnderTest, LoopThread
 from textwire.api.app import create_app
+from textwire.compose import open_runtime
 from textwire.config import Settings
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 from textwire.server import Running, started
 
 # Never resolved: the transport hands every request to the app, whatever its host.

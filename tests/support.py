@@ -30,9 +30,10 @@ from twilio.http import HttpClient
 from twilio.rest import Client as TwilioClient
 
 from textwire.accounts import NewAccount, create_account
+from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.migrate import upgrade
-from textwire.runtime import Runtime, open_runtime
+from textwire.runtime import Runtime
 from textwire.schema import metadata
 from textwire.server import Running, started
 

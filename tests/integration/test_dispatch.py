@@ -458,9 +458,9 @@ def test_a_receipt_that_beats_the_workers_sent_is_not_overwritten(
 ) -> None:
     """A fast provider reports delivery before the worker records 'sent': the message ends
     delivered, with one 'sent' before it, never 'sent' after 'delivered'."""
-    from textwire.dispatch.worker import apply_receipts
     from textwire.messages import store
     from textwire.messages.model import Change
+    from textwire.messages.receipts import apply_receipts
     from textwire.providers.base import Receipt
 
     settings = make_settings(tmp_path / "data", database_url)

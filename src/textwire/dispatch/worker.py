@@ -25,26 +25,33 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Float, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
 from textwire import tables as t
+from textwire.config import Settings
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
+from textwire.links.shortener import Shortener
 from textwire.links.tables import links as link_rows
+from textwire.loops import LoopRegistry
 from textwire.messages import lifecycle, store
 from textwire.messages.model import Change, ClaimedMessage
+from textwire.messages.receipts import (
+    ReceiptDeps,
+    apply_receipts,
+    fallback_to_long_code,
+    record_changes,
+)
 from textwire.phone import InvalidPhoneNumber, parse_phone
-from textwire.providers.base import OutboundMessage, Receipt, SendResult, handover_ref
-from textwire.providers.registry import Route
+from textwire.providers.base import OutboundMessage, Provider, SendResult, handover_ref
+from textwire.providers.registry import ProviderRegistry, Route
 from textwire.providers.sandbox import SandboxProvider
 from textwire.ratelimit import RateLimiter
-from textwire.runtime import Runtime
 from textwire.senders import sticky
 from textwire.senders.directory import SenderInfo
 from textwire.senders.pool import choose
@@ -102,8 +109,21 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:24]}:{os.getpid()}"
 
 
+class WorkerDeps(ReceiptDeps, Protocol):
+    """What the worker needs of the process (the runtime record has it all): settings, the
+    providers, the link shortener (per-recipient links at hand-over) and the loop registry
+    it reports its health to, besides what receipts need."""
+
+    settings: Settings
+    links: Shortener
+    loops: LoopRegistry
+    providers: ProviderRegistry
+
+    def provider_for(self, integration_sid: str | None) -> Provider: ...
+
+
 class Worker:
-    def __init__(self, rt: Runtime, owner: str | None = None):
+    def __init__(self, rt: WorkerDeps, owner: str | None = None):
         self.rt = rt
         self.owner = owner or worker_id()
         self.limiter = RateLimiter()
@@ -267,7 +287,7 @@ class Worker:
                     pre += [
                         Change(row, values=lease) for row, _ in (*group.handover, *group.orphans)
                     ]
-                await _record(conn, self.rt, pre)
+                await record_changes(conn, self.rt, pre)
         except BaseException:
             # Nothing of this tick happened: what it held of the rate windows is free again.
             self.limiter.release(time.time(), local_held)
@@ -303,7 +323,9 @@ class Worker:
                     log.exception("could not renew the leases of a hand-over in flight")
             post = work.result()
             async with self.rt.db.write() as conn:
-                await _record(conn, self.rt, await store.unless_overtaken(conn, self.rt.db, post))
+                await record_changes(
+                    conn, self.rt, await store.unless_overtaken(conn, self.rt.db, post)
+                )
         except Exception:
             # Its rows keep 'sending' and their lease; when it ends they are reconciled.
             log.exception(
@@ -548,7 +570,7 @@ class Worker:
         if rc is not None and rc.status == "undelivered":
             # The long-code fallback reads the sent attempt's sender and price.
             as_sent = cast(ClaimedMessage, {**row, **changes[0].values})
-            retry = await _fallback_to_long_code(self.rt, as_sent, rc.error_code)
+            retry = await fallback_to_long_code(self.rt, as_sent, rc.error_code)
             if retry is not None:
                 changes.append(retry)
         return changes
@@ -563,72 +585,6 @@ class Worker:
             receipts = await SandboxProvider.take_due_receipts(conn, now)
             await apply_receipts(conn, self.rt, receipts)
         return len(receipts)
-
-
-async def apply_receipts(conn: Any, rt: Runtime, receipts: Sequence[Receipt]) -> None:
-    """Move messages awaiting a receipt to delivered/undelivered; ignore late or repeated ones.
-
-    Each receipt names its message by SID here (ingest has turned provider references into
-    SIDs already); one that does not is not this function's to place."""
-    receipts = [rc for rc in receipts if rc.message_sid is not None]
-    if not receipts:
-        return
-    current = await store.rows_by_sid(conn, {rc.message_sid for rc in receipts if rc.message_sid})
-    now = rt.clock.now()
-    changes: list[Change] = []
-    for rc in receipts:
-        row = current.get(rc.message_sid or "")
-        if row is None:
-            continue
-        moved = lifecycle.receipt(row, rc.status, rc.error_code, now=now)
-        if not moved:
-            continue
-        changes += moved
-        if rc.status == "undelivered":
-            retry = await _fallback_to_long_code(rt, row, rc.error_code)
-            if retry is not None:
-                changes.append(retry)
-    await _record(conn, rt, changes)
-
-
-async def _fallback_to_long_code(
-    rt: Runtime, row: ClaimedMessage, error_code: int | None
-) -> Change | None:
-    """F-SVC-4: the long code to re-send an undelivered short-code message from, when
-    the rules (``lifecycle.may_fall_back``, ``falls_back_from``) allow and a pool has one."""
-    if not lifecycle.may_fall_back(row):
-        return None
-    snap = await rt.directory.account(row["account_sid"])
-    service = snap.services.get(row["service_sid"] or "")
-    sender = snap.senders_by_sid.get(row["sender_sid"] or "")
-    if service is None or not lifecycle.falls_back_from(
-        sender.kind if sender else None, service_allows=service.fallback_to_long_code
-    ):
-        return None
-    try:
-        recipient = parse_phone(row["to_addr"])
-    except InvalidPhoneNumber:
-        return None
-    pool = await rt.pools.pool(service.sid, snap.pools.get(service.sid, []))
-    picked = choose(pool, service, recipient, short_code_ok=False)
-    if isinstance(picked, NoEligibleSender):
-        return None
-    long_code = snap.senders_by_sid[picked.sender_sid]
-    return lifecycle.fall_back(
-        row,
-        sender_sid=long_code.sid,
-        from_addr=long_code.value,
-        integration_sid=long_code.integration_sid,
-        rule=picked.rule,
-        error_code=error_code,
-        now=time.time(),
-    )
-
-
-async def _record(conn: AsyncConnection, rt: Runtime, changes: list[Change]) -> None:
-    await store.record(
-        conn, rt.db, changes, now=rt.clock.now(), metrics=rt.metrics, token=rt.tokens.token
-    )
 
 
 def _outbound(row: ClaimedMessage, sender: SenderInfo) -> OutboundMessage:

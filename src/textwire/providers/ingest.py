@@ -19,17 +19,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from textwire import segments
 from textwire import tables as t
-from textwire.dispatch.worker import apply_receipts
 from textwire.ids import new_sid
 from textwire.messages import lifecycle, store
 from textwire.messages.model import Change
+from textwire.messages.receipts import ReceiptDeps, apply_receipts, record_changes
 from textwire.messages.rows import message_row
 from textwire.messages.serialize import API_VERSION
 from textwire.messages.status import NOT_DELIVERED
@@ -37,7 +37,7 @@ from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
 from textwire.providers.base import Receipt
 from textwire.providers.common import InboundPart, InboundSms
-from textwire.runtime import Runtime
+from textwire.providers.registry import ProviderRegistry
 
 log = logging.getLogger("textwire.providers.ingest")
 
@@ -50,10 +50,17 @@ InboundHook = Callable[[dict[str, Any]], Awaitable[dict[str, str] | None]]
 and returns extra fields for the forwarded webhook (``{"OptOutType": "STOP"}``)."""
 
 
+class IngestDeps(ReceiptDeps, Protocol):
+    """What ingest needs of the process (the runtime record has it all): the providers'
+    configurations, besides what receipts need."""
+
+    providers: ProviderRegistry
+
+
 class Ingest:
     """The ``Sink`` the registry gives every connector."""
 
-    def __init__(self, rt: Runtime, on_inbound: InboundHook):
+    def __init__(self, rt: IngestDeps, on_inbound: InboundHook):
         self.rt = rt
         self._on_inbound = on_inbound
         self._later: set[asyncio.Task[None]] = set()
@@ -136,16 +143,9 @@ class Ingest:
                     detail = lifecycle.undelivered_detail(row, rc.error_message)
                     if detail is not None:
                         changes.append(detail)
-            # The worker's own receipt path: it also knows what follows an undelivered one.
+            # The one receipt path (the worker's too): it knows what follows an undelivered one.
             await apply_receipts(conn, self.rt, plain)
-            await store.record(
-                conn,
-                self.rt.db,
-                changes,
-                now=self.rt.clock.now(),
-                metrics=self.rt.metrics,
-                token=self.rt.tokens.token,
-            )
+            await record_changes(conn, self.rt, changes)
         return pending
 
     def _apply_later(self, integration_sid: str, receipts: list[Receipt]) -> None:

@@ -17,12 +17,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
-from textwire.api import accounts, hot, keys, messages
+from textwire.api import accounts, hot, keys
 from textwire.api.declare import install_openapi
 from textwire.api.params import path_refusal
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
+from textwire.messages import api as messages_api
 from textwire.messages import store
 from textwire.providers import api as providers_api
 from textwire.runtime import Runtime
@@ -70,7 +71,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
         version=__version__,
         description="Self-hosted SMS messaging with a Twilio-compatible API.",
     )
-    app.include_router(messages.router)
+    app.include_router(messages_api.router)
     app.include_router(keys.router)
     app.include_router(accounts.router)
     app.include_router(consent_api.router)  # before service_api's /v1/Services/{s}/{kind}

@@ -1,4 +1,4 @@
-"""OpenAPI declarations of the v2010 Messages and Keys routes (``api/messages.py``,
+"""OpenAPI declarations of the v2010 Messages and Keys routes (``messages/api.py``,
 ``api/keys.py``): what each reads, with the limits the code enforces."""
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from textwire.api import messages
 from textwire.errors import TextwireError
+from textwire.messages import api as messages
 from textwire.messages.serialize import API_VERSION
 from textwire.runtime import Runtime
 

@@ -35,7 +35,6 @@ from collections import Counter
 
 from sqlalchemy import bindparam, func, select, update
 
-from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.compose import open_runtime
@@ -43,6 +42,7 @@ from textwire.config import Settings
 from textwire.dispatch.worker import Worker
 from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
+from textwire.outbox import tables as ot
 from textwire.runtime import Runtime
 from textwire.senders.api import create_sender_row
 from textwire.server import run, settle_gc
@@ -124,7 +124,7 @@ async def outcome(rt: Runtime) -> tuple[Counter[str], int, int]:
         by_status = await conn.execute(select(m.c.status, func.count()).group_by(m.c.status))
         statuses = Counter({status: n for status, n in by_status})
         events = await conn.scalar(select(func.count()).select_from(ev)) or 0
-        hooks = await conn.scalar(select(func.count()).select_from(t.webhooks)) or 0
+        hooks = await conn.scalar(select(func.count()).select_from(ot.webhooks)) or 0
     return statuses, int(events), int(hooks)
 
 

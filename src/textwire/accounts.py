@@ -20,6 +20,7 @@ from textwire.crypto import SecretBox, hash_secret, new_token, secret_matches
 from textwire.db import Database
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
+from textwire.providers import tables as pt
 from textwire.snapshots import SnapshotCache
 
 
@@ -101,7 +102,7 @@ async def create_account(db: Database, box: SecretBox, clock: Clock, name: str) 
             )
         )
         await conn.execute(
-            insert(t.integrations).values(
+            insert(pt.integrations).values(
                 sid=new_sid("IN"),
                 account_sid=sid,
                 friendly_name=SANDBOX_INTEGRATION_NAME,
@@ -266,9 +267,11 @@ async def delete_api_key(db: Database, account_sid: str, sid: str) -> None:
 async def default_integration_sid(db: Database, account_sid: str) -> str:
     async with db.read() as conn:
         sid = await conn.scalar(
-            select(t.integrations.c.sid)
-            .where(t.integrations.c.account_sid == account_sid, t.integrations.c.type == "sandbox")
-            .order_by(t.integrations.c.date_created)
+            select(pt.integrations.c.sid)
+            .where(
+                pt.integrations.c.account_sid == account_sid, pt.integrations.c.type == "sandbox"
+            )
+            .order_by(pt.integrations.c.date_created)
             .limit(1)
         )
     if sid is None:

@@ -10,8 +10,9 @@ from textwire import tables as core
 from textwire.consent import tables as consent
 from textwire.links import tables as links
 from textwire.messages import tables as messages
+from textwire.outbox import tables as outbox
 from textwire.providers import tables as providers
 from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["consent", "core", "links", "messages", "metadata", "providers", "senders"]
+__all__ = ["consent", "core", "links", "messages", "metadata", "outbox", "providers", "senders"]

@@ -17,13 +17,14 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.clock import Clock
 from textwire.crypto import SecretBox, load_or_create_key
 from textwire.db import Database
 from textwire.ids import new_sid
 from textwire.messages import tables as mt
+from textwire.outbox import tables as ot
+from textwire.providers import tables as pt
 
 NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -151,7 +152,7 @@ def test_statements_it_cannot_run_go_through_sqlalchemy(database_url: str) -> No
 async def _upsert_twice(database_url: str) -> list[tuple[str, int]]:
     db = Database(database_url)
     try:
-        sm = t.sandbox_messages
+        sm = pt.sandbox_messages
         dialect = sqlite if db.is_sqlite else postgresql
         stmt = dialect.insert(sm)
         upsert = stmt.on_conflict_do_update(
@@ -191,7 +192,7 @@ def test_statement_bound_values_are_sent_too(database_url: str) -> None:
 async def _duplicate(database_url: str) -> None:
     db = Database(database_url)
     try:
-        ev = t.webhooks
+        ev = ot.webhooks
         row = {
             "id": 7,
             "account_sid": new_sid("AC"),

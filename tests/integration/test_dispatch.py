@@ -16,12 +16,13 @@ from twilio.request_validator import RequestValidator
 
 from tests.inprocess import InProcess
 from tests.support import AppUnderTest, LiveServer, Receiver, make_settings
-from textwire import tables as t
 from textwire.config import Settings
 from textwire.dispatch.worker import Worker
 from textwire.messages import tables as mt
 from textwire.messages.status import FINAL
+from textwire.outbox import tables as ot
 from textwire.outbox.deliverer import WebhookDeliverer
+from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.sandbox import fate
 
@@ -156,7 +157,7 @@ def test_with_no_sandbox_delay_the_receipt_commits_with_the_hand_over(
             "sent",
             "delivered",
         ]
-        sm = t.sandbox_messages
+        sm = pt.sandbox_messages
         (row,) = query(server, select(sm.c.submissions, sm.c.report_at, sm.c.outcome))
         assert (row.submissions, row.report_at, row.outcome) == (1, None, "delivered")
     finally:
@@ -234,8 +235,8 @@ def test_sender_mps_is_respected(ctx: Ctx, app: InProcess) -> None:
         r.submitted_at
         for r in query(
             app,
-            select(t.sandbox_messages.c.submitted_at).where(
-                t.sandbox_messages.c.from_addr == "+14155550122"
+            select(pt.sandbox_messages.c.submitted_at).where(
+                pt.sandbox_messages.c.from_addr == "+14155550122"
             ),
         )
     )
@@ -302,7 +303,7 @@ def test_callbacks_retry_on_5xx_and_stop_on_4xx(ctx: Ctx, app: InProcess) -> Non
         To="+14155550100", From="+14155550111", Body="x", StatusCallback=ctx.hooks.url("/retry")
     )
     ctx.wait_final([msg["sid"]])
-    w = t.webhooks
+    w = ot.webhooks
 
     def rows() -> list[Any]:
         return query(app, select(w).where(w.c.message_sid == msg["sid"]).order_by(w.c.id))
@@ -347,7 +348,7 @@ def test_pending_callbacks_survive_a_restart(
     hook_receiver.responses = []
     second = LiveServer(settings).start()
     try:
-        w = t.webhooks
+        w = ot.webhooks
         second.call(_reset_backoff(second))
         statuses: list[str] = []
 
@@ -367,7 +368,7 @@ async def _reset_backoff(server: LiveServer) -> None:
     """Make the retries due now instead of waiting out their backoff."""
     async with server.rt.db.write() as conn:
         await conn.execute(
-            update(t.webhooks).where(t.webhooks.c.status == "pending").values(next_attempt_at=0.0)
+            update(ot.webhooks).where(ot.webhooks.c.status == "pending").values(next_attempt_at=0.0)
         )
 
 
@@ -428,8 +429,8 @@ def test_a_message_the_provider_already_accepted_is_not_sent_again(
         assert event_statuses(api, msg["sid"]) == events
         (sub,) = query(
             api,
-            select(t.sandbox_messages.c.submissions).where(
-                t.sandbox_messages.c.message_sid == msg["sid"]
+            select(pt.sandbox_messages.c.submissions).where(
+                pt.sandbox_messages.c.message_sid == msg["sid"]
             ),
         )
         assert sub.submissions == 1

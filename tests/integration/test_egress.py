@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from tests.fakes import Api, fake_json_api, fake_twilio, public_server, wait_until
 from tests.support import LiveServer, Receiver
-from textwire import tables as t
+from textwire.outbox import tables as ot
 
 TEMPLATE = '{"to": "${to}", "body": "${body}"}'
 
@@ -45,7 +45,7 @@ def open_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
 def _webhooks(server: LiveServer) -> list[dict[str, Any]]:
     async def q() -> list[dict[str, Any]]:
         async with server.rt.db.read() as conn:
-            rows = await conn.execute(select(t.webhooks).order_by(t.webhooks.c.id))
+            rows = await conn.execute(select(ot.webhooks).order_by(ot.webhooks.c.id))
             return [dict(r) for r in rows.mappings()]
 
     return server.call(q())

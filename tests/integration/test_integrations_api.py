@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from tests.fakes import Api, fake_twilio, free_port, public_server, wait_until
 from tests.support import LiveServer
-from textwire import tables as t
 from textwire.messages import tables as mt
+from textwire.providers import tables as pt
 
 TWILIO = {"account_sid": "AC" + "a" * 32, "base_url": "http://127.0.0.1:9"}
 
@@ -48,7 +48,7 @@ def test_secrets_are_encrypted_at_rest_and_only_shown_masked(live: LiveServer) -
         async with live.rt.db.read() as conn:
             return (
                 await conn.execute(
-                    select(t.integrations).where(t.integrations.c.sid == created["sid"])
+                    select(pt.integrations).where(pt.integrations.c.sid == created["sid"])
                 )
             ).one()
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from tests.links_support import LinkCtx
 from tests.support import LiveServer
-from textwire import tables as t
 from textwire.links import tables as lt
 from textwire.messages import tables as mt
+from textwire.providers import tables as pt
 
 
 def _rows(server: LiveServer, stmt: object) -> list[object]:
@@ -57,7 +57,7 @@ def test_shortening_failure_follows_the_domains_continue_on_failure(
     time.sleep(0.3)  # several worker polls: it must not be picked up
     got = ctx.get(f"/2010-04-01/Accounts/{ctx.sid}/Messages/{sid}.json")
     assert (got["status"], got["date_sent"]) == ("failed", None)
-    assert _rows(server, select(func.count()).select_from(t.sandbox_messages)) == [(0,)]
+    assert _rows(server, select(func.count()).select_from(pt.sandbox_messages)) == [(0,)]
     events = _rows(
         server, select(mt.message_events.c.status).where(mt.message_events.c.message_sid == sid)
     )

@@ -26,9 +26,9 @@ from sqlalchemy import func, select, update
 from tests.e2e.smsc_peer import PASSWORD, SYSTEM_ID, Smsc
 from tests.fakes import Api, FakeJsonApi, FakeTwilio, free_port
 from tests.support import LiveServer, make_settings
-from textwire import tables as t
 from textwire.dispatch.worker import Worker
 from textwire.messages import tables as mt
+from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage
 from textwire.providers.sandbox import fate
 
@@ -96,7 +96,7 @@ class SandboxRemote:
         return {"MessagingServiceSid": service["sid"]}
 
     def accepted(self, api: Api, msg: dict[str, Any]) -> int:
-        sm = t.sandbox_messages
+        sm = pt.sandbox_messages
 
         async def read() -> int:
             async with api.server.rt.db.read() as conn:

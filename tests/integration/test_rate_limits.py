@@ -15,13 +15,13 @@ from collections import defaultdict
 from sqlalchemy import func, select
 
 from tests.integration.test_worker_crash import _worker
-from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
+from textwire.providers import tables as pt
 from textwire.senders.api import create_sender_row
 
 SENDERS = {"+14155550101": (5, 40), "+14155550102": (10, 80)}  # value: (MPS, messages)
@@ -57,7 +57,7 @@ async def _backlog(settings: Settings, senders: list[tuple[str, int, int]]) -> N
 async def _handovers(settings: Settings) -> dict[str, list[float]]:
     rt = await open_runtime(settings, migrate=False)
     try:
-        sm = t.sandbox_messages
+        sm = pt.sandbox_messages
         async with rt.db.read() as conn:
             rows = (await conn.execute(select(sm.c.from_addr, sm.c.submitted_at))).all()
     finally:

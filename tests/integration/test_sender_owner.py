@@ -20,6 +20,8 @@ from textwire import tables as t
 from textwire.config import Settings
 from textwire.db import Database
 from textwire.migrate import alembic_config, upgrade
+from textwire.providers import tables as pt
+from textwire.senders import tables as st
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def test_a_concurrent_double_register_leaves_exactly_one_owner(live: LiveServer)
         async with live.rt.db.read() as conn:
             return list(
                 await conn.scalars(
-                    select(t.senders.c.account_sid).where(t.senders.c.value == "+14155550122")
+                    select(st.senders.c.account_sid).where(st.senders.c.value == "+14155550122")
                 )
             )
 
@@ -125,7 +127,7 @@ def test_the_migration_keeps_existing_duplicates_and_makes_the_oldest_the_owner(
                     )
                     integration = "IN" + str(n + 1) * 32
                     await conn.execute(
-                        insert(t.integrations).values(
+                        insert(pt.integrations).values(
                             sid=integration,
                             account_sid=acct,
                             friendly_name="s",
@@ -140,7 +142,7 @@ def test_the_migration_keeps_existing_duplicates_and_makes_the_oldest_the_owner(
                         ("alphanumeric", "ACME", None),
                     ):
                         await conn.execute(
-                            insert(t.senders).values(
+                            insert(st.senders).values(
                                 sid=("PN" if kind != "alphanumeric" else "AI") + str(n + 1) * 32,
                                 account_sid=acct,
                                 kind=kind,
@@ -162,12 +164,12 @@ def test_the_migration_keeps_existing_duplicates_and_makes_the_oldest_the_owner(
             async with db.read() as conn:
                 keys = {
                     r.sid: r.owner_key
-                    for r in await conn.execute(select(t.senders.c.sid, t.senders.c.owner_key))
+                    for r in await conn.execute(select(st.senders.c.sid, st.senders.c.owner_key))
                 }
             try:
                 async with db.write() as conn:
                     await conn.execute(
-                        insert(t.senders).values(
+                        insert(st.senders).values(
                             sid="PN" + "3" * 32,
                             account_sid="AC" + "2" * 32,
                             kind="long_code",

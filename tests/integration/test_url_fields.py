@@ -17,10 +17,11 @@ from twilio.base.exceptions import TwilioRestException
 
 from tests.inprocess import InProcess
 from tests.support import twilio_client
-from textwire import tables as t
 from textwire.links import tables as lt
 from textwire.messages import tables as mt
+from textwire.outbox import tables as ot
 from textwire.providers import tables as pt
+from textwire.senders import tables as st
 
 BAD_URLS = ["http://127.0.0.1:9/a%19b", "http://[::1"]
 TEMPLATE = '{"to": "${to}", "body": "${body}"}'
@@ -81,7 +82,7 @@ def test_message_status_callback_is_refused_with_21609(app: InProcess, api: Api,
     assert err.value.code == 21609
     assert "StatusCallback" in err.value.msg
     assert api.count(mt.messages) == 0
-    assert api.count(t.webhooks) == 0
+    assert api.count(ot.webhooks) == 0
 
 
 @pytest.mark.parametrize("bad", BAD_URLS)
@@ -89,10 +90,10 @@ def test_message_status_callback_is_refused_with_21609(app: InProcess, api: Api,
 def test_service_urls_are_refused(api: Api, field: str, bad: str) -> None:
     """issue 11 §1a: a service's URLs, on create and on update."""
     refused(api.post("/v1/Services", FriendlyName="svc", **{field: bad}), field)
-    assert api.count(t.services) == 0
+    assert api.count(st.services) == 0
     svc = api.ok("/v1/Services", FriendlyName="svc", **{field: "https://example.com/ok"})
     refused(api.post(f"/v1/Services/{svc['sid']}", **{field: bad}), field)
-    stored = api.row(t.services, svc["sid"])
+    stored = api.row(st.services, svc["sid"])
     column = {
         "StatusCallback": "status_callback",
         "InboundRequestUrl": "inbound_request_url",
@@ -140,7 +141,7 @@ def _http_settings(**overrides: str) -> str:
 def test_integration_urls_are_refused(api: Api, kind: str, make: Any, field: str, bad: str) -> None:
     """issue 11 §1a: an integration's URL settings, on create and on update."""
     secrets = {"http": {"client_secret": "s"}, "twilio": {"auth_token": "t"}}[kind]
-    before = api.count(t.integrations)  # the account's own sandbox route is one
+    before = api.count(pt.integrations)  # the account's own sandbox route is one
     r = api.post(
         "/v1/Integrations",
         FriendlyName="up",
@@ -149,7 +150,7 @@ def test_integration_urls_are_refused(api: Api, kind: str, make: Any, field: str
         Secrets=json.dumps(secrets if "token_url" in field or kind == "twilio" else {}),
     )
     refused(r, field)
-    assert api.count(t.integrations) == before
+    assert api.count(pt.integrations) == before
 
 
 @pytest.mark.parametrize("bad", BAD_URLS)
@@ -160,7 +161,9 @@ def test_http_integration_update_refuses_a_bad_url(api: Api, bad: str) -> None:
         api.post(f"/v1/Integrations/{made['sid']}", Settings=json.dumps({"url": bad})),
         "Settings.url",
     )
-    assert api.row(t.integrations, made["sid"])["settings"]["url"] == "https://sms.example.com/send"
+    assert (
+        api.row(pt.integrations, made["sid"])["settings"]["url"] == "https://sms.example.com/send"
+    )
 
 
 @pytest.mark.parametrize("bad", BAD_URLS)

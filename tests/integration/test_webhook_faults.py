@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from tests.support import LiveServer, Receiver, make_settings
-from textwire import tables as t
 from textwire.compose import open_runtime
 from textwire.config import Settings
+from textwire.outbox import tables as ot
 from textwire.outbox.rows import WebhookRow, form_webhook_row
 
 
@@ -110,7 +110,7 @@ async def _insert(settings: Settings, rows: list[WebhookRow]) -> None:
     rt = await open_runtime(settings, migrate=False)
     try:
         async with rt.db.write() as conn:
-            await conn.execute(insert(t.webhooks), rows)
+            await conn.execute(insert(ot.webhooks), rows)
     finally:
         await rt.close()
 
@@ -119,7 +119,7 @@ async def _webhooks(settings: Settings) -> list[Any]:
     rt = await open_runtime(settings, migrate=False)
     try:
         async with rt.db.read() as conn:
-            return list((await conn.execute(select(t.webhooks).order_by(t.webhooks.c.id))).all())
+            return list((await conn.execute(select(ot.webhooks).order_by(ot.webhooks.c.id))).all())
     finally:
         await rt.close()
 

@@ -19,13 +19,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.fakes import Api, fake_json_api, public_server
-from textwire import tables as t
 from textwire.accounts import create_account
 from textwire.api.params import Params
 from textwire.compose import open_runtime
 from textwire.config import Settings
 from textwire.messages import tables as mt
 from textwire.messages.pipeline import SendRequest, send
+from textwire.providers import tables as pt
 from textwire.runtime import Runtime
 from textwire.senders.api import create_sender_row
 
@@ -97,13 +97,13 @@ def test_killed_worker_mid_batch_every_message_final_exactly_once(settings: Sett
             counts = await _counts(rt)
             async with rt.db.read() as conn:
                 submitted = int(
-                    await conn.scalar(select(func.count()).select_from(t.sandbox_messages)) or 0
+                    await conn.scalar(select(func.count()).select_from(pt.sandbox_messages)) or 0
                 )
                 twice = int(
                     await conn.scalar(
                         select(func.count())
-                        .select_from(t.sandbox_messages)
-                        .where(t.sandbox_messages.c.submissions > 1)
+                        .select_from(pt.sandbox_messages)
+                        .where(pt.sandbox_messages.c.submissions > 1)
                     )
                     or 0
                 )

@@ -12,12 +12,12 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
 
-from textwire import tables as t
+from textwire.outbox import tables as ot
 from textwire.outbox.rows import FORM, JSON, WebhookRow, form_webhook_row, json_webhook_row
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 URL = "https://hooks.example.test/status?x=1"
-COLUMNS = {c.name for c in t.webhooks.columns} - {"id"}
+COLUMNS = {c.name for c in ot.webhooks.columns} - {"id"}
 
 
 def _form() -> WebhookRow:

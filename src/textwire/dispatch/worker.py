@@ -33,7 +33,6 @@ from sqlalchemy import Float, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
-from textwire import tables as t
 from textwire.config import Settings
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
 from textwire.links.shortener import Shortener
@@ -48,6 +47,7 @@ from textwire.messages.receipts import (
     record_changes,
 )
 from textwire.phone import InvalidPhoneNumber, parse_phone
+from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult, handover_ref
 from textwire.providers.registry import ProviderRegistry, Route
 from textwire.providers.sandbox import SandboxProvider
@@ -65,10 +65,10 @@ LOOP_NAME = "worker"
 # caches the compiled SQL, not the statement objects).
 _RECEIPTS_DUE = (
     select(literal(1))
-    .select_from(t.sandbox_messages)
+    .select_from(pt.sandbox_messages)
     .where(
-        t.sandbox_messages.c.report_at.is_not(None),
-        t.sandbox_messages.c.report_at <= bindparam("now", type_=Float),
+        pt.sandbox_messages.c.report_at.is_not(None),
+        pt.sandbox_messages.c.report_at <= bindparam("now", type_=Float),
     )
     .limit(1)
 )

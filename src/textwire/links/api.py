@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textwire import tables as t
 from textwire.api.common import account_of, base_url, list_page, page_args, v1_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
@@ -36,6 +35,7 @@ from textwire.links.certs import (
 )
 from textwire.links.rewrite import LINK_MODES
 from textwire.runtime import Runtime
+from textwire.senders import tables as st
 from textwire.urls import check_url
 
 router = APIRouter()
@@ -70,7 +70,7 @@ async def _domain(conn: AsyncConnection, account_sid: str, sid: str) -> dict[str
 
 
 async def _check_service(conn: AsyncConnection, account_sid: str, sid: str) -> None:
-    s = t.services
+    s = st.services
     found = await conn.scalar(select(s.c.sid).where(s.c.sid == sid, s.c.account_sid == account_sid))
     if found is None:
         raise TextwireError(

@@ -30,12 +30,12 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from textwire import tables as t
 from textwire.accounts import TokenCache
 from textwire.db import Database
 from textwire.links import tables as lt
 from textwire.links.useragent import ClientInfo, UserAgentClassifier
 from textwire.messages import store
+from textwire.outbox import tables as ot
 from textwire.outbox.rows import WebhookRow, json_webhook_row
 
 log = logging.getLogger("textwire.links.clicks")
@@ -252,7 +252,7 @@ class ClickRecorder:
             for sql, parameters in statements:
                 await conn.exec_driver_sql(sql, parameters)
             if hooks:
-                await conn.execute(insert(t.webhooks), hooks)
+                await conn.execute(insert(ot.webhooks), hooks)
 
     def _insert_sql(self) -> Callable[[int], str]:
         """``sql(n)``: an INSERT of ``n`` click rows in one statement, in the writer's dialect.

@@ -41,7 +41,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textwire import tables as t
 from textwire.db import Database
 from textwire.messages import lifecycle
 from textwire.messages.callbacks import status_callback_params
@@ -49,6 +48,7 @@ from textwire.messages.model import Change, ClaimedMessage, Message
 from textwire.messages.rows import first_event
 from textwire.messages.tables import message_events, messages
 from textwire.metrics import Metrics
+from textwire.outbox import tables as ot
 from textwire.outbox.rows import WebhookRow, form_webhook_row
 from textwire.providers.base import SendResult
 from textwire.providers.tables import provider_refs
@@ -157,7 +157,7 @@ async def record(
         )
         await db.executemany(conn, stmt, params_list, key="messages.update_by_sid")
     await db.executemany(conn, insert(message_events), events, key="message_events.insert")
-    await db.executemany(conn, insert(t.webhooks), hooks, key="webhooks.insert")
+    await db.executemany(conn, insert(ot.webhooks), hooks, key="webhooks.insert")
 
 
 async def unless_overtaken(

@@ -28,13 +28,13 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import bindparam, or_, select, update
 
-from textwire import tables as t
 from textwire.backoff import backoff
 from textwire.clock import Clock
 from textwire.config import Settings
 from textwire.db import Database
 from textwire.egress import outgoing_client
 from textwire.metrics import Metrics
+from textwire.outbox import tables as ot
 
 log = logging.getLogger("textwire.webhooks")
 
@@ -96,8 +96,8 @@ class Outcome:
 
 
 _RECORD = (
-    update(t.webhooks)
-    .where(t.webhooks.c.id == bindparam("_id"))
+    update(ot.webhooks)
+    .where(ot.webhooks.c.id == bindparam("_id"))
     .values(
         status=bindparam("status"),
         attempts=bindparam("attempts"),
@@ -275,7 +275,7 @@ class WebhookDeliverer:
     async def _renew_leases(self, stop: asyncio.Event) -> None:
         """Keep the leases of held rows (waiting or in flight) from running out: a row is
         taken over only from a deliverer that stopped renewing, i.e. died."""
-        w = t.webhooks
+        w = ot.webhooks
         every = self.settings.lease_seconds / LEASE_RENEWALS
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -292,7 +292,7 @@ class WebhookDeliverer:
                     )
 
     async def _claim(self, limit: int) -> list[Any]:
-        w = t.webhooks
+        w = ot.webhooks
         now = time.time()
         due = (
             select(w.c.id)

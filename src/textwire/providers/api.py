@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, insert, select, update
 
 from textwire import egress
-from textwire import tables as t
 from textwire.api.common import account_of, base_url, list_page, runtime
 from textwire.api.params import query_params, read_body, read_params
 from textwire.clock import iso8601
@@ -33,6 +32,7 @@ from textwire.providers.common import (
 from textwire.providers.kinds import TYPES, kind
 from textwire.providers.registry import callback_base
 from textwire.runtime import Runtime
+from textwire.senders import tables as st
 from textwire.urls import check_url
 
 router = APIRouter()
@@ -87,8 +87,10 @@ async def _validated(
         async with rt.db.read() as conn:
             found = await conn.scalar(
                 select(func.count())
-                .select_from(t.integrations)
-                .where(t.integrations.c.sid == backup, t.integrations.c.account_sid == account_sid)
+                .select_from(pt.integrations)
+                .where(
+                    pt.integrations.c.sid == backup, pt.integrations.c.account_sid == account_sid
+                )
             )
         if not found:
             raise invalid(
@@ -125,8 +127,8 @@ async def _load(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
         row = (
             (
                 await conn.execute(
-                    select(t.integrations).where(
-                        t.integrations.c.sid == sid, t.integrations.c.account_sid == account_sid
+                    select(pt.integrations).where(
+                        pt.integrations.c.sid == sid, pt.integrations.c.account_sid == account_sid
                     )
                 )
             )
@@ -170,7 +172,7 @@ async def create_integration(request: Request) -> JSONResponse:
         "date_updated": now,
     }
     async with rt.db.write() as conn:
-        await conn.execute(insert(t.integrations).values(**row))
+        await conn.execute(insert(pt.integrations).values(**row))
     return JSONResponse(integration_resource(request, row, secret_values), status_code=201)
 
 
@@ -178,7 +180,7 @@ async def create_integration(request: Request) -> JSONResponse:
 async def list_integrations(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
-    i = t.integrations
+    i = pt.integrations
     type_ = params.get("Type")
     return await list_page(
         rt,
@@ -227,7 +229,7 @@ async def update_integration(sid: str, request: Request) -> JSONResponse:
     }
     async with rt.db.write() as conn:
         await conn.execute(
-            update(t.integrations).where(t.integrations.c.sid == sid).values(**values)
+            update(pt.integrations).where(pt.integrations.c.sid == sid).values(**values)
         )
     rt.providers.invalidate(sid)
     row.update(values)
@@ -240,20 +242,20 @@ async def delete_integration(sid: str, request: Request) -> Response:
     await _load(rt, account_sid, sid)
     async with rt.db.write() as conn:
         user = await conn.scalar(
-            select(t.senders.c.value).where(t.senders.c.integration_sid == sid).limit(1)
+            select(st.senders.c.value).where(st.senders.c.integration_sid == sid).limit(1)
         )
         if user is not None:
             raise TextwireError(20409, f"Integration {sid} is used by sender {user}; move it first")
         for other in (
             await conn.execute(
-                select(t.integrations.c.sid, t.integrations.c.settings).where(
-                    t.integrations.c.account_sid == account_sid
+                select(pt.integrations.c.sid, pt.integrations.c.settings).where(
+                    pt.integrations.c.account_sid == account_sid
                 )
             )
         ).all():
             if (other.settings or {}).get("backup_integration_sid") == sid:
                 raise TextwireError(20409, f"Integration {sid} is the backup of {other.sid}")
-        await conn.execute(delete(t.integrations).where(t.integrations.c.sid == sid))
+        await conn.execute(delete(pt.integrations).where(pt.integrations.c.sid == sid))
     rt.providers.invalidate(sid)
     return Response(status_code=204)
 
@@ -310,8 +312,8 @@ async def set_number_webhook(sid: str, request: Request) -> JSONResponse:
     async with rt.db.write() as conn:
         known = await conn.scalar(
             select(func.count())
-            .select_from(t.senders)
-            .where(t.senders.c.sid == sid, t.senders.c.account_sid == account_sid)
+            .select_from(st.senders)
+            .where(st.senders.c.sid == sid, st.senders.c.account_sid == account_sid)
         )
         if not known:
             raise not_found("Sender", sid)

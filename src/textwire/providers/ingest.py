@@ -25,7 +25,6 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from textwire import segments
-from textwire import tables as t
 from textwire.ids import new_sid
 from textwire.messages import lifecycle, store
 from textwire.messages.model import Change
@@ -33,11 +32,13 @@ from textwire.messages.receipts import ReceiptDeps, apply_receipts, record_chang
 from textwire.messages.rows import message_row
 from textwire.messages.serialize import API_VERSION
 from textwire.messages.status import NOT_DELIVERED
+from textwire.outbox import tables as ot
 from textwire.outbox.rows import form_webhook_row
 from textwire.providers import tables as pt
 from textwire.providers.base import Receipt
 from textwire.providers.common import InboundPart, InboundSms
 from textwire.providers.registry import ProviderRegistry
+from textwire.senders import tables as st
 
 log = logging.getLogger("textwire.providers.ingest")
 
@@ -272,7 +273,7 @@ class Ingest:
             if target is not None:
                 params = inbound_webhook_params(row, extra_params)
                 await conn.execute(
-                    insert(t.webhooks).values(
+                    insert(ot.webhooks).values(
                         **form_webhook_row(
                             account_sid=account_sid,
                             message_sid=sid,
@@ -294,7 +295,7 @@ class Ingest:
             if row["service_sid"]:
                 service = (
                     await conn.execute(
-                        select(t.services).where(t.services.c.sid == row["service_sid"])
+                        select(st.services).where(st.services.c.sid == row["service_sid"])
                     )
                 ).first()
             use_number = service is None or bool(service.use_inbound_webhook_on_number)

@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from textwire import tables as t
 from textwire.config import Settings
 from textwire.crypto import SecretBox
 from textwire.db import Database
 from textwire.egress import client_factory
 from textwire.messages import store
+from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult
 from textwire.providers.common import Connector, IntegrationConfig, ProviderEnv, Sink
 from textwire.providers.kinds import KINDS, kind
@@ -119,7 +119,7 @@ class ProviderRegistry:
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
-                    select(t.integrations).where(t.integrations.c.sid == integration_sid)
+                    select(pt.integrations).where(pt.integrations.c.sid == integration_sid)
                 )
             ).first()
         cfg = self.decode(row) if row is not None else None
@@ -192,7 +192,7 @@ class ProviderRegistry:
                 async with self.db.read() as conn:
                     rows = (
                         await conn.execute(
-                            select(t.integrations).where(t.integrations.c.type.in_(_KEPT_BOUND))
+                            select(pt.integrations).where(pt.integrations.c.type.in_(_KEPT_BOUND))
                         )
                     ).all()
                 for row in rows:

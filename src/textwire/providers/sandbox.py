@@ -23,10 +23,10 @@ from sqlalchemy import Executable, Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textwire import tables as t
 from textwire.api.params import form_dict
 from textwire.db import Database
 from textwire.errors import TextwireError, invalid
+from textwire.providers import tables as pt
 from textwire.providers.base import (
     OutboundMessage,
     Receipt,
@@ -120,10 +120,10 @@ class SandboxProvider:
 
     def _upsert(self) -> Executable:
         dialect = sqlite if self._db.is_sqlite else postgresql
-        stmt = dialect.insert(t.sandbox_messages)
+        stmt = dialect.insert(pt.sandbox_messages)
         upsert = stmt.on_conflict_do_update(
             index_elements=["message_sid"],
-            set_={"submissions": t.sandbox_messages.c.submissions + 1},
+            set_={"submissions": pt.sandbox_messages.c.submissions + 1},
         )
         return cast(Executable, upsert)
 
@@ -187,7 +187,7 @@ class SandboxProvider:
     async def lookup(self, sids: Sequence[str]) -> dict[str, SendResult]:
         if not sids:
             return {}
-        sm = t.sandbox_messages
+        sm = pt.sandbox_messages
         async with self._db.read() as conn:
             found = await conn.execute(
                 select(sm.c.message_sid, sm.c.outcome, sm.c.error_code, sm.c.report_at).where(
@@ -212,7 +212,7 @@ class SandboxProvider:
         conn: AsyncConnection, now: float, limit: int = 2000
     ) -> list[Receipt]:
         """Receipts now due, marked reported in the caller's transaction."""
-        sm = t.sandbox_messages
+        sm = pt.sandbox_messages
         rows = (
             await conn.execute(
                 select(sm.c.message_sid, sm.c.outcome, sm.c.error_code)

@@ -1,4 +1,6 @@
-"""Tables the upstream providers own (issue 7).
+"""Tables the upstream providers own: ``integrations`` (a connector's settings and its
+encrypted secrets) and the sandbox's ``sandbox_messages`` (it plays a remote network, so it
+keeps its own rows), besides the three below (issue 7).
 
 ``provider_refs`` maps what a provider calls a message (Twilio's ``SM…``, an HTTP API's id,
 each SMPP part's ``message_id``) to textwire's message, per integration: receipts arrive
@@ -10,7 +12,19 @@ inbound URL, used when its service says ``use_inbound_webhook_on_number`` (or it
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from textwire.tables import SID, UTCDateTime, metadata
 
@@ -50,4 +64,42 @@ number_webhooks = Table(
     Column("account_sid", SID, nullable=False),
     Column("inbound_url", Text, nullable=False),
     Column("date_updated", UTCDateTime, nullable=False),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("sid", SID, primary_key=True),
+    Column("account_sid", SID, ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("friendly_name", String(64), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("secrets_enc", Text, nullable=True),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_updated", UTCDateTime, nullable=False),
+)
+
+
+# The sandbox provider's own record of what it was handed: it plays a remote network,
+# so it keeps its own rows and reports receipts from them, like a real provider would.
+sandbox_messages = Table(
+    "sandbox_messages",
+    metadata,
+    Column("message_sid", String(40), primary_key=True),  # a hand-over reference
+    Column("account_sid", SID, nullable=False),
+    Column("from_addr", String(32), nullable=False),
+    Column("to_addr", String(32), nullable=False),
+    Column("num_segments", Integer, nullable=False),
+    Column("sender_sid", SID, nullable=True),
+    Column("submitted_at", Float, nullable=False),
+    Column("submissions", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("error_code", Integer, nullable=True),
+    Column("report_at", Float, nullable=True),
+    Index(
+        "ix_sandbox_messages_report_at",
+        "report_at",
+        sqlite_where=text("report_at IS NOT NULL"),
+        postgresql_where=text("report_at IS NOT NULL"),
+    ),
 )

@@ -10,7 +10,6 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from textwire import jsonsafe
-from textwire import tables as t
 from textwire.accounts import default_integration_sid
 from textwire.api.common import account_of, base_url, fetch_owned, list_page
 from textwire.api.params import Params, read_params
@@ -18,8 +17,10 @@ from textwire.clock import iso8601
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 from textwire.phone import DEFAULT_MPS, InvalidOriginator, Originator, classify_originator
+from textwire.providers import tables as pt
 from textwire.runtime import Runtime
 from textwire.senders import declared, sticky
+from textwire.senders import tables as st
 
 router = APIRouter()
 
@@ -135,8 +136,8 @@ async def create_sender_row(
         async with rt.db.read() as conn:
             here = await conn.scalar(
                 select(func.count())
-                .select_from(t.senders)
-                .where(t.senders.c.account_sid == account_sid, t.senders.c.value == orig.value)
+                .select_from(st.senders)
+                .where(st.senders.c.account_sid == account_sid, st.senders.c.value == orig.value)
             )
         raise _taken(value_key, orig.value, bool(here)) from None
     rt.directory.invalidate(account_sid)
@@ -150,8 +151,10 @@ async def _insert_sender(
     async with rt.db.write() as conn:
         known = await conn.scalar(
             select(func.count())
-            .select_from(t.integrations)
-            .where(t.integrations.c.sid == integration, t.integrations.c.account_sid == account_sid)
+            .select_from(pt.integrations)
+            .where(
+                pt.integrations.c.sid == integration, pt.integrations.c.account_sid == account_sid
+            )
         )
         if not known:
             raise invalid(
@@ -159,20 +162,20 @@ async def _insert_sender(
             )
         taken = await conn.scalar(
             select(func.count())
-            .select_from(t.senders)
-            .where(t.senders.c.account_sid == account_sid, t.senders.c.value == row["value"])
+            .select_from(st.senders)
+            .where(st.senders.c.account_sid == account_sid, st.senders.c.value == row["value"])
         )
         if taken:
             raise _taken(value_key, row["value"], True)
         if row["owner_key"] is not None:
             owned = await conn.scalar(
                 select(func.count())
-                .select_from(t.senders)
-                .where(t.senders.c.owner_key == row["owner_key"])
+                .select_from(st.senders)
+                .where(st.senders.c.owner_key == row["owner_key"])
             )
             if owned:
                 raise _taken(value_key, row["value"], False)
-        await conn.execute(insert(t.senders).values(**row))
+        await conn.execute(insert(st.senders).values(**row))
         if service_sid is not None:
             await sticky.remap_country(conn, service_sid, row["country"])
 
@@ -189,7 +192,7 @@ async def create_sender(request: Request) -> JSONResponse:
 async def list_senders(request: Request) -> JSONResponse:
     rt, account_sid = await account_of(request)
     params = await read_params(request)
-    s = t.senders
+    s = st.senders
     kind = params.get("Kind")
     return await list_page(
         rt,
@@ -205,7 +208,7 @@ async def list_senders(request: Request) -> JSONResponse:
 
 
 async def load_sender(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
-    return await fetch_owned(rt, t.senders, sid, account_sid, "Sender")
+    return await fetch_owned(rt, st.senders, sid, account_sid, "Sender")
 
 
 @router.get("/v1/Senders/{sid}", **declared.fetch_sender)
@@ -219,7 +222,9 @@ async def delete_sender(sid: str, request: Request) -> Response:
     rt, account_sid = await account_of(request)
     async with rt.db.write() as conn:
         gone = await conn.execute(
-            delete(t.senders).where(t.senders.c.sid == sid, t.senders.c.account_sid == account_sid)
+            delete(st.senders).where(
+                st.senders.c.sid == sid, st.senders.c.account_sid == account_sid
+            )
         )
         if gone.rowcount:
             await sticky.forget_sender(conn, sid)

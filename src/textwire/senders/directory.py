@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from textwire import tables as t
 from textwire.db import Database
+from textwire.senders import tables as st
 from textwire.snapshots import SnapshotCache
 
 
@@ -70,7 +70,7 @@ class Directory:
         snap = AccountSnapshot(loaded_at=time.monotonic())
         async with self._db.read() as conn:
             for r in await conn.execute(
-                select(t.services).where(t.services.c.account_sid == account_sid)
+                select(st.services).where(st.services.c.account_sid == account_sid)
             ):
                 snap.services[r.sid] = ServiceInfo(
                     sid=r.sid,
@@ -86,9 +86,9 @@ class Directory:
                 )
                 snap.pools[r.sid] = []
             for r in await conn.execute(
-                select(t.senders)
-                .where(t.senders.c.account_sid == account_sid)
-                .order_by(t.senders.c.date_created, t.senders.c.sid)
+                select(st.senders)
+                .where(st.senders.c.account_sid == account_sid)
+                .order_by(st.senders.c.date_created, st.senders.c.sid)
             ):
                 info = SenderInfo(
                     sid=r.sid,

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
-from textwire import tables as t
 from textwire.api.common import account_of, base_url, fetch_owned, list_page
 from textwire.api.params import Params, read_params
 from textwire.clock import iso8601
@@ -20,6 +19,7 @@ from textwire.errors import TextwireError, invalid, not_found
 from textwire.ids import new_sid
 from textwire.runtime import Runtime
 from textwire.senders import declared, sticky
+from textwire.senders import tables as st
 from textwire.senders.api import create_sender_row, load_sender
 from textwire.urls import check_url
 
@@ -146,7 +146,7 @@ DEFAULTS: Final = {
 
 
 async def load_service(rt: Runtime, account_sid: str, sid: str) -> dict[str, Any]:
-    return await fetch_owned(rt, t.services, sid, account_sid, "Service")
+    return await fetch_owned(rt, st.services, sid, account_sid, "Service")
 
 
 @router.post("/v1/Services", status_code=201, **declared.create_service)
@@ -163,7 +163,7 @@ async def create_service(request: Request) -> JSONResponse:
         "date_updated": now,
     }
     async with rt.db.write() as conn:
-        await conn.execute(insert(t.services).values(**row))
+        await conn.execute(insert(st.services).values(**row))
     rt.directory.invalidate(account_sid)
     return JSONResponse(service_resource(request, row), status_code=201)
 
@@ -175,7 +175,7 @@ async def list_services(request: Request) -> JSONResponse:
         rt,
         request,
         await read_params(request),
-        table=t.services,
+        table=st.services,
         account_sid=account_sid,
         key="services",
         path="/v1/Services",
@@ -196,7 +196,7 @@ async def update_service(sid: str, request: Request) -> JSONResponse:
     row = await load_service(rt, account_sid, sid)
     values["date_updated"] = rt.clock.now()
     async with rt.db.write() as conn:
-        await conn.execute(update(t.services).where(t.services.c.sid == sid).values(**values))
+        await conn.execute(update(st.services).where(st.services.c.sid == sid).values(**values))
     rt.directory.invalidate(account_sid)
     return JSONResponse(service_resource(request, {**row, **values}))
 
@@ -208,14 +208,14 @@ async def delete_service(sid: str, request: Request) -> Response:
     async with rt.db.write() as conn:
         # Numbers and short codes go back to the account; alpha IDs existed only for the pool.
         await conn.execute(
-            delete(t.senders).where(
-                t.senders.c.service_sid == sid, t.senders.c.kind == "alphanumeric"
+            delete(st.senders).where(
+                st.senders.c.service_sid == sid, st.senders.c.kind == "alphanumeric"
             )
         )
         await conn.execute(
-            update(t.senders).where(t.senders.c.service_sid == sid).values(service_sid=None)
+            update(st.senders).where(st.senders.c.service_sid == sid).values(service_sid=None)
         )
-        await conn.execute(delete(t.services).where(t.services.c.sid == sid))
+        await conn.execute(delete(st.services).where(st.services.c.sid == sid))
         await sticky.forget_service(conn, sid)
     rt.directory.invalidate(account_sid)
     return Response(status_code=204)
@@ -284,8 +284,8 @@ async def add_to_pool(service: str, kind_path: str, request: Request) -> JSONRes
     now = rt.clock.now()
     async with rt.db.write() as conn:
         await conn.execute(
-            update(t.senders)
-            .where(t.senders.c.sid == sid)
+            update(st.senders)
+            .where(st.senders.c.sid == sid)
             .values(service_sid=service, date_updated=now)
         )
         await sticky.remap_country(conn, service, row["country"])
@@ -297,7 +297,7 @@ async def add_to_pool(service: str, kind_path: str, request: Request) -> JSONRes
 
 
 def _pool_query(account_sid: str, service: str, kinds: tuple[str, ...]) -> Any:
-    s = t.senders
+    s = st.senders
     return select(s).where(
         s.c.account_sid == account_sid, s.c.service_sid == service, s.c.kind.in_(kinds)
     )
@@ -308,7 +308,7 @@ async def list_pool(service: str, kind_path: str, request: Request) -> JSONRespo
     _, _, kinds, _, key = _pool_spec(kind_path)
     rt, account_sid = await account_of(request)
     await load_service(rt, account_sid, service)
-    s = t.senders
+    s = st.senders
     return await list_page(
         rt,
         request,
@@ -330,7 +330,7 @@ async def _pool_member(
         row = (
             (
                 await conn.execute(
-                    _pool_query(account_sid, service, kinds).where(t.senders.c.sid == sid)
+                    _pool_query(account_sid, service, kinds).where(st.senders.c.sid == sid)
                 )
             )
             .mappings()
@@ -359,10 +359,10 @@ async def remove_from_pool(service: str, kind_path: str, sid: str, request: Requ
     async with rt.db.write() as conn:
         await sticky.forget_sender(conn, sid)
         if row["kind"] == "alphanumeric":
-            await conn.execute(delete(t.senders).where(t.senders.c.sid == sid))
+            await conn.execute(delete(st.senders).where(st.senders.c.sid == sid))
         else:
             await conn.execute(
-                update(t.senders).where(t.senders.c.sid == sid).values(service_sid=None)
+                update(st.senders).where(st.senders.c.sid == sid).values(service_sid=None)
             )
     rt.directory.invalidate(account_sid)
     return Response(status_code=204)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textwire import tables as t
+from textwire.senders import tables as st
 from textwire.senders.tables import sticky_mappings as sm
 
 
@@ -33,8 +33,8 @@ async def remap_country(conn: AsyncConnection, service_sid: str, country: str | 
     """A number of ``country`` joined the pool: drop that country's mappings to foreign numbers."""
     if not country:
         return
-    local = select(t.senders.c.sid).where(
-        t.senders.c.service_sid == service_sid, t.senders.c.country == country
+    local = select(st.senders.c.sid).where(
+        st.senders.c.service_sid == service_sid, st.senders.c.country == country
     )
     await conn.execute(
         delete(sm).where(

@@ -29,14 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Float, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire import segments
 from textwire.config import Settings
 from textwire.dispatch.leases import RENEW_WHEN_LEFT, TAKEOVER_GAP, SenderLeases
-from textwire.links.shortener import Shortener
-from textwire.links.tables import links as link_rows
+from textwire.links.shortener import Shortener, store_links
 from textwire.loops import LoopRegistry
 from textwire.messages import lifecycle, store
 from textwire.messages.model import Change, ClaimedMessage
@@ -47,7 +45,6 @@ from textwire.messages.receipts import (
     record_changes,
 )
 from textwire.phone import InvalidPhoneNumber, parse_phone
-from textwire.providers import tables as pt
 from textwire.providers.base import OutboundMessage, Provider, SendResult, handover_ref
 from textwire.providers.registry import ProviderRegistry, Route
 from textwire.providers.sandbox import SandboxProvider
@@ -60,19 +57,6 @@ from textwire.senders.selection import NoEligibleSender
 log = logging.getLogger("textwire.worker")
 # The name server.py supervises this loop under, which /healthz reports.
 LOOP_NAME = "worker"
-
-# Built once: the expression objects cost more to make each tick than to run (SQLAlchemy
-# caches the compiled SQL, not the statement objects).
-_RECEIPTS_DUE = (
-    select(literal(1))
-    .select_from(pt.sandbox_messages)
-    .where(
-        pt.sandbox_messages.c.report_at.is_not(None),
-        pt.sandbox_messages.c.report_at <= bindparam("now", type_=Float),
-    )
-    .limit(1)
-)
-
 
 Item = tuple[ClaimedMessage, SenderInfo]
 
@@ -272,7 +256,7 @@ class Worker:
                     conn, self.rt.db.is_sqlite, side.new_mappings, self.rt.clock.now()
                 )
                 if side.links:
-                    await conn.execute(insert(link_rows), side.links)
+                    await store_links(conn, side.links)
                 # Sandbox hand-overs are rows in this same database: made in this transaction,
                 # 'sending', the hand-over and its outcome commit together (one write per
                 # message for all three, and no crash window between them).
@@ -579,7 +563,7 @@ class Worker:
         """Apply the sandbox's due delivery receipts; returns how many."""
         now = time.time()
         async with self.rt.db.read() as conn:
-            if await conn.scalar(_RECEIPTS_DUE, {"now": now}) is None:
+            if not await SandboxProvider.receipts_due(conn, now):
                 return 0
         async with self.rt.db.write() as conn:
             receipts = await SandboxProvider.take_due_receipts(conn, now)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textwire.config import Settings
 from textwire.db import Database
@@ -73,6 +74,12 @@ class Shortened:
     def withheld(self) -> bool:
         """Shortening failed and the link domain's ContinueOnFailure is false."""
         return self.record is not None and self.record.get("continue_on_failure") is False
+
+
+async def store_links(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert the short links of a hand-over (per-recipient links made by the worker) in the
+    caller's transaction, with the message rows they belong to."""
+    await conn.execute(insert(lt.links), rows)
 
 
 def default_base_url(settings: Settings) -> str:

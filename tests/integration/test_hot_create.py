@@ -1,4 +1,4 @@
-"""The create-message route served below FastAPI (``api/hot.py``) answers exactly as
+"""The create-message route served below FastAPI (``messages/hot.py``) answers exactly as
 FastAPI's own route does: same statuses, content types and bodies, for good and bad input.
 
 Two real HTTP servers on 127.0.0.1 share one runtime and database: ``textwire serve``'s app
@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from tests.support import LiveServer
 from textwire.api.app import create_app
-from textwire.api.hot import create_account
 from textwire.messages import tables as mt
+from textwire.messages.hot import create_account
 from textwire.server import uvicorn_config
 
 SENDER = "+14155550111"

@@ -17,14 +17,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from textwire import __version__
-from textwire.api import accounts, hot, keys
+from textwire.api import accounts, keys
 from textwire.api.declare import install_openapi
 from textwire.api.params import path_refusal
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
 from textwire.messages import api as messages_api
-from textwire.messages import store
+from textwire.messages import hot, store
 from textwire.providers import api as providers_api
 from textwire.runtime import Runtime
 from textwire.senders import api as senders_api
@@ -34,7 +34,7 @@ log = logging.getLogger("textwire.api")
 
 
 class TextwireAPI(FastAPI):
-    """FastAPI, except that creating a message is answered below it (``api/hot.py``).
+    """FastAPI, except that creating a message is answered below it (``messages/hot.py``).
 
     Every route, the create route included, stays declared on FastAPI: the OpenAPI document
     and the docs test read them, and ``hot_paths=False`` serves everything through FastAPI

@@ -60,7 +60,7 @@ def send_request_from(account_sid: str, p: Params) -> SendRequest:
 
 @router.post(BASE + ".json", status_code=201, **declared.create_message)
 async def create_message(account: str, request: Request) -> FastJSONResponse:
-    """``textwire serve`` answers this route in ``api/hot.py``, below FastAPI, with the same
+    """``textwire serve`` answers this route in ``messages/hot.py``, below FastAPI, with the same
     ``create()``; this declaration documents it and is what the hot path is tested against."""
     headers = request.headers
     resource = await create(

@@ -10,8 +10,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.links_support import LinkCtx
 from tests.inprocess import InProcess
+from tests.links_support import LinkCtx
 from textwire.links import tables as lt
 from textwire.messages import tables as mt
 from textwire.providers import tables as pt

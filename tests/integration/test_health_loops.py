@@ -1,5 +1,9 @@
 """``/healthz`` reports each background loop of the process (issue 11 §1b) and answers 503
-while one has failed: here the webhook deliverer, whose table is taken away for real."""
+while one has failed: here the webhook deliverer, whose table is taken away for real.
+
+The 503 test runs in process (the ``app`` fixture): its subject is the loops, not a
+listener. The role tests stay on sockets: what they check is the probes port each role
+listens on, and a real ``textwire serve`` process."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import LiveServer, make_settings
+from tests.inprocess import InProcess
+from tests.support import AppUnderTest, LiveServer, make_settings
 
 ROLE_LOOPS = {
     "all": {"worker", "deliverer", "click_writer", "redirect_listener"},
@@ -48,21 +53,20 @@ def test_healthz_lists_every_loop_of_the_role_as_running(
         server.stop()
 
 
-def _health(url: str) -> httpx.Response:
-    return httpx.get(url + "/healthz")
-
-
-def _eventually(server: LiveServer, check: Any, timeout: float = 20) -> httpx.Response:
+def _eventually(app: InProcess, check: Any, timeout: float = 20) -> httpx.Response:
+    """``/healthz`` once ``check`` holds for it. A short poll: a loop's state changes on a
+    failed or recovered step, which commits nothing, and the LoopRegistry has no way to
+    wait on a change."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = _health(server.url)
+        r = app.http.get("/healthz")
         if check(r):
             return r
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise AssertionError(f"healthz never matched: {r.status_code} {r.text}")
 
 
-async def _rename(server: LiveServer, old: str, new: str) -> None:
+async def _rename(server: AppUnderTest, old: str, new: str) -> None:
     """A real fault for a loop: its table gone from under it (and back)."""
     async with server.rt.db.write() as conn:
         await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
@@ -74,33 +78,27 @@ async def _rename(server: LiveServer, old: str, new: str) -> None:
     ids=["deliverer", "worker"],
 )
 def test_healthz_is_503_while_a_loop_fails_and_200_once_it_recovers(
-    tmp_path: Path, database_url: str, table: str, loop: str, other: str
+    app: InProcess, table: str, loop: str, other: str
 ) -> None:
     """issue 11 §1b: the table a loop works on is renamed away (a real fault, on the real
     database). The deliverer fails and is restarted by its supervisor; the worker retries a
     failed tick itself (it never dies) but reports each one, since a worker whose every tick
     fails gets nothing done. Either way /healthz is 503 naming that loop alone while the
     other runs on, and 200 once the table is back."""
-    settings = make_settings(tmp_path / "data", database_url)
-    server = LiveServer(settings).start()
-
+    assert app.http.get("/healthz").status_code == 200
+    app.call(_rename(app, table, f"{table}_away"))
     try:
-        assert _health(server.url).status_code == 200
-        server.call(_rename(server, table, f"{table}_away"))
-        try:
-            r = _eventually(server, lambda r: r.status_code == 503)
-            body = r.json()
-            assert body["status"] == "error" and body["failing"] == [loop]
-            failed = body["loops"][loop]
-            assert failed["state"] == "failed" and failed["failures"] >= 1
-            assert failed["last_error"] in ("OperationalError", "ProgrammingError")
-            assert body["loops"][other]["state"] == "running"
-        finally:
-            server.call(_rename(server, f"{table}_away", table))
-        r = _eventually(server, lambda r: r.status_code == 200)
-        assert r.json()["loops"][loop]["state"] == "running"
+        r = _eventually(app, lambda r: r.status_code == 503)
+        body = r.json()
+        assert body["status"] == "error" and body["failing"] == [loop]
+        failed = body["loops"][loop]
+        assert failed["state"] == "failed" and failed["failures"] >= 1
+        assert failed["last_error"] in ("OperationalError", "ProgrammingError")
+        assert body["loops"][other]["state"] == "running"
     finally:
-        server.stop()
+        app.call(_rename(app, f"{table}_away", table))
+    r = _eventually(app, lambda r: r.status_code == 200)
+    assert r.json()["loops"][loop]["state"] == "running"
 
 
 def test_textwire_serve_worker_reports_its_loops_on_the_probes_port(
@@ -125,6 +123,7 @@ def test_textwire_serve_worker_reports_its_loops_on_the_probes_port(
         stderr=subprocess.PIPE,
     )
     try:
+        # A poll: the listener is another process's, which signals nothing here.
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -89,6 +89,7 @@ def test_two_workers_never_exceed_a_senders_mps_and_keep_it_busy(settings: Setti
     total = sum(count for _, count in SENDERS.values())
     workers = [_worker(settings), _worker(settings)]
     try:
+        # A poll: the worker is another process; nothing here signals its writes.
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and asyncio.run(_delivered(settings)) < total:
             time.sleep(0.3)
@@ -118,6 +119,7 @@ def test_short_codes_are_not_starved_by_a_slow_long_codes_backlog(settings: Sett
     asyncio.run(_backlog(settings, [("+14155550101", 1, 600), ("60006", 100, 50)]))
     worker = _worker(settings)
     try:
+        # A poll: the worker is another process; nothing here signals its writes.
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             handovers = asyncio.run(_handovers(settings))

@@ -257,14 +257,16 @@ def test_a_stalled_click_writer_pauses_redirects_and_loses_no_click(
                 with httpx.Client(timeout=120) as client:
                     answered.append(client.get(f"{server.redirect_url}/{slug}").status_code)
 
+            saturated = threading.Event()
+            clicks.watch(lambda now: saturated.set() if now else None)
             threads = [threading.Thread(target=click) for _ in range(clients)]
             for thread in threads:
                 thread.start()
-            deadline = time.monotonic() + 30
-            while not clicks.saturated and time.monotonic() < deadline:
-                time.sleep(0.01)
+            saturated.wait(30)
             assert clicks.saturated
-            time.sleep(0.5)  # room for requests that would get through without backpressure
+            # Room for requests that would get through without backpressure: a timer, as
+            # what is awaited is something not happening.
+            time.sleep(0.5)
             # The requests read before the buffer filled are answered; the rest wait in
             # the kernel, unread, so they add no click.
             assert len(answered) < clients
@@ -298,6 +300,7 @@ def test_graceful_stop_finishes_the_request_in_flight_and_closes_idle_connection
         assert read_reply(idle, buffer).status == 302
         request = get(f"/{slug}")
         busy.sendall(request[:20])  # the request is in flight when the stop begins
+        # Short polls: the listener signals neither a connection accepted nor its stop.
         while len(listener.connections) < 2:
             time.sleep(0.01)
         stopper = threading.Thread(target=server.stop)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -44,6 +45,7 @@ class HangingReceiver:
         self._sock.settimeout(0.1)
         self.port: int = self._sock.getsockname()[1]
         self.connections: list[socket.socket] = []
+        self._accepted = threading.Condition()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -56,7 +58,15 @@ class HangingReceiver:
                 continue
             except OSError:
                 return
-            self.connections.append(conn)
+            with self._accepted:
+                self.connections.append(conn)
+                self._accepted.notify_all()
+
+    def wait_connections(self, n: int, timeout: float) -> None:
+        """Until ``n`` connections were accepted, woken as each one is."""
+        with self._accepted:
+            if not self._accepted.wait_for(lambda: len(self.connections) >= n, timeout):
+                raise AssertionError(f"{n} connections: not within {timeout} s")
 
     def url(self, path: str = "/hang") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -86,10 +96,11 @@ class TimedReceiver(Receiver):
         self.arrived: dict[tuple[str, str], float] = {}
 
     async def _handle(self, request: Request) -> PlainTextResponse:
-        response = await super()._handle(request)
-        form = self.received[-1].form
+        # Noted before the base class records the request and wakes its waiters, so a
+        # waiter woken by it finds the time here. (Starlette keeps the body it read.)
+        form = dict(parse_qsl((await request.body()).decode()))
         self.arrived[(form.get("MessageSid", ""), form.get("MessageStatus", ""))] = time.monotonic()
-        return response
+        return await super()._handle(request)
 
 
 def _row(account_sid: str, url: str, n: int, message_sid: str | None = None) -> WebhookRow:
@@ -125,6 +136,7 @@ async def _webhooks(settings: Settings) -> list[Any]:
 
 
 def _eventually(check: Any, timeout: float, what: str) -> None:
+    """A poll, for a change another process makes: nothing in this one signals it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -157,12 +169,13 @@ def test_a_poisoned_row_fails_alone_and_good_callbacks_arrive_once_across_a_rest
     asyncio.run(_insert(settings, rows))
     expected = {"0", "2", "3", "5", "6"}
 
-    def settled() -> bool:
-        return all(r.status != "pending" for r in asyncio.run(_webhooks(settings)))
+    def settled(server: LiveServer) -> bool:
+        return all(r.status != "pending" for r in server.call(_webhooks(settings)))
 
     first = LiveServer(settings).start()
     try:
-        _eventually(settled, 20, "every row delivered or failed")
+        # Checked again as each of the deliverer's writes commits.
+        first.wait_until(lambda: settled(first), 20)
     finally:
         first.stop()
     second = LiveServer(settings).start()
@@ -170,7 +183,7 @@ def test_a_poisoned_row_fails_alone_and_good_callbacks_arrive_once_across_a_rest
         # Rows written after the restart go out too: the deliverer did not die.
         asyncio.run(_insert(settings, [_row("ACpoison", good, 7), _row("ACpoison", good, 8)]))
         expected |= {"7", "8"}
-        _eventually(settled, 20, "the rows written after the restart delivered")
+        second.wait_until(lambda: settled(second), 20)
         health = httpx.get(second.url + "/healthz")
         assert health.status_code == 200, health.text
         assert health.json()["loops"]["deliverer"]["state"] == "running"
@@ -222,7 +235,7 @@ def _latencies(
             Body=f"b{i}",
             StatusCallback=receiver.url("/b"),
         )
-        _eventually(lambda m=msid: (m, "sent") in receiver.arrived, 60, f"{msid} sent callback")
+        receiver.wait_until(lambda _, m=msid: (m, "sent") in receiver.arrived, 60, f"{msid} sent")
         out.append(receiver.arrived[(msid, "sent")] - start)
     return out
 
@@ -256,7 +269,7 @@ def test_a_hanging_receiver_does_not_delay_another_accounts_callbacks(
         a_sends(a_hooks.url("/a"), 10)
         baseline = _latencies(server, b_sid, b_auth, b_hooks, 12)
         a_sends(hanging.url(), 10)
-        _eventually(lambda: len(hanging.connections) >= 1, 20, "a callback to the hang")
+        hanging.wait_connections(1, 20)
         hung = _latencies(server, b_sid, b_auth, b_hooks, 12)
         assert hanging.connections  # A's callbacks were hanging during the measurement
     finally:
@@ -305,7 +318,7 @@ def test_a_killed_deliverer_repeats_only_the_requests_in_flight(
 
     first = _deliverer_process(settings)
     try:
-        _eventually(lambda: len(hook_receiver.received) >= count, 20, "the good callbacks")
+        hook_receiver.wait_for(count, 20)
         # Well inside the hanging request's 30 s timeout: nothing of the batch has ended
         # but the answered requests.
         _eventually(lambda: good_delivered() == count, 10, "the answered ones recorded")
@@ -316,7 +329,7 @@ def test_a_killed_deliverer_repeats_only_the_requests_in_flight(
     second = _deliverer_process(settings)
     try:
         # The hanging row's lease (2 s) runs out and the new process sends it again.
-        _eventually(lambda: len(hanging.connections) >= 2, 20, "the in-flight one re-sent")
+        hanging.wait_connections(2, 20)
     finally:
         second.send_signal(signal.SIGTERM)
         hanging.stop()

@@ -120,6 +120,7 @@ def test_killed_worker_mid_batch_every_message_final_exactly_once(settings: Sett
             await rt.close()
 
     first = _worker(settings)
+    # A poll: the worker is another process; nothing here signals its writes.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         counts, submitted, _, _ = asyncio.run(observe())
@@ -133,6 +134,7 @@ def test_killed_worker_mid_batch_every_message_final_exactly_once(settings: Sett
 
     second = _worker(settings)
     try:
+        # A poll: the worker is another process; nothing here signals its writes.
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             counts, submitted, twice, dup_sent = asyncio.run(observe())
@@ -162,6 +164,7 @@ def test_graceful_stop_mid_work_leaves_nothing_half_done(settings: Settings) -> 
             await rt.close()
 
     proc = _worker(settings)
+    # A poll: the worker is another process; nothing here signals its writes.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and counts_now(counts) == 0:
         time.sleep(0.02)
@@ -226,6 +229,7 @@ def test_killed_worker_mid_remote_hand_over_records_every_message_once(
             return asyncio.run(run())
 
         first = _worker(settings, batch=batch)
+        # A poll: FakeJsonApi (tests/fakes.py, not this change's) signals no arrival.
         deadline = time.monotonic() + 60
         while len(fake.received) < 4 * batch and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -236,6 +240,7 @@ def test_killed_worker_mid_remote_hand_over_records_every_message_once(
 
         second = _worker(settings, batch=batch)
         try:
+            # A poll: the worker is another process; nothing here signals its writes.
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 counts, twice = sent_counts()

@@ -49,7 +49,7 @@ def reference_allows(cap: FrequencyCap, sends: Sequence[datetime], c: datetime) 
     return all(sum(1 for s in sends if x <= s < x + cap.period) < cap.limit for x in starts)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(caps, sends, candidates)
 def test_allows_matches_the_literal_reading(
     cap: FrequencyCap, sent: list[datetime], c: datetime
@@ -57,6 +57,7 @@ def test_allows_matches_the_literal_reading(
     assert allows(cap, sent, c) == reference_allows(cap, sent, c)
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(caps, sends, candidates)
 def test_the_deferred_instant_is_the_earliest_allowed(
     cap: FrequencyCap, sent: list[datetime], c: datetime
@@ -71,12 +72,14 @@ def test_the_deferred_instant_is_the_earliest_allowed(
             assert not reference_allows(cap, sent, point), point
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(caps, sends, candidates)
 def test_idempotent(cap: FrequencyCap, sent: list[datetime], c: datetime) -> None:
     once = earliest_under_cap(cap, sent, c)
     assert earliest_under_cap(cap, sent, once) == once
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(caps, sends, candidates)
 def test_skip_mode_skips_exactly_the_capped(
     cap: FrequencyCap, sent: list[datetime], c: datetime
@@ -88,6 +91,7 @@ def test_skip_mode_skips_exactly_the_capped(
         assert decision == Skip("frequency_cap")
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(caps, sends, candidates)
 def test_defer_mode_sends_at_the_earliest_allowed(
     cap: FrequencyCap, sent: list[datetime], c: datetime
@@ -95,6 +99,7 @@ def test_defer_mode_sends_at_the_earliest_allowed(
     assert decide(cap, sent, c, mode="defer") == Send(earliest_under_cap(cap, sent, c))
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(caps, sends, candidates, st.sampled_from(["skip", "defer"]))
 def test_transactional_messages_are_exempt(
     cap: FrequencyCap, sent: list[datetime], c: datetime, mode: str
@@ -102,11 +107,13 @@ def test_transactional_messages_are_exempt(
     assert decide(cap, sent, c, kind="transactional", mode=mode) == Send(c)  # type: ignore[arg-type]
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(sends, candidates)
 def test_no_cap_allows_everything(sent: list[datetime], c: datetime) -> None:
     assert decide(None, sent, c) == Send(c)
 
 
+@settings(deadline=None)  # a shared CI machine has no fixed speed
 @given(caps, st.lists(st.integers(min_value=0, max_value=2880), max_size=30))
 def test_sending_whenever_allowed_never_breaks_the_cap(
     cap: FrequencyCap, wanted: list[int]

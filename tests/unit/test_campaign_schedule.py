@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textwire.campaigns.caps import FrequencyCap, Send, Skip, allows
+from textwire.campaigns.quiet_hours import RULES, QuietHoursRule, earliest_allowed, is_allowed
 from textwire.campaigns.schedule import (
     SendAt,
     SendAtLocal,
@@ -24,6 +26,7 @@ from textwire.campaigns.schedule import (
     send_instant,
     throttled_instant,
     timing,
+    when_to_send,
 )
 
 TRICKY = [
@@ -255,3 +258,56 @@ def test_throttle_examples() -> None:
         throttled_instant(start, 0, 1)
     with pytest.raises(ValueError, match="starts at 0"):
         throttled_instant(start, 60, -1)
+
+
+# Quiet hours and the cap together ---------------------------------------------------------------
+
+DEFAULT = RULES["default"]
+caps = st.builds(
+    FrequencyCap,
+    limit=st.integers(min_value=1, max_value=3),
+    period=st.integers(min_value=1, max_value=72).map(lambda h: timedelta(hours=h)),
+)
+recent = st.lists(st.integers(min_value=-72, max_value=72), max_size=8)
+
+
+def around(t: datetime, hours: list[int]) -> list[datetime]:
+    return sorted(t + timedelta(hours=h) for h in hours)
+
+
+@settings(deadline=None)  # a shared CI machine has no fixed speed
+@given(instants, zones, caps, recent, st.sampled_from(list(RULES.values())))
+def test_a_deferred_message_satisfies_quiet_hours_and_the_cap(
+    due: datetime, zone: ZoneInfo, cap: FrequencyCap, hours: list[int], rule: QuietHoursRule
+) -> None:
+    sends = around(due, hours)
+    decision = when_to_send(due, zone, rule, cap, sends, mode="defer")
+    assert isinstance(decision, Send)
+    assert decision.at >= due
+    assert is_allowed(decision.at, zone, rule)
+    assert allows(cap, sends, decision.at)
+
+
+@settings(deadline=None)  # a shared CI machine has no fixed speed
+@given(instants, zones, caps, recent)
+def test_a_campaign_skips_at_the_instant_quiet_hours_give(
+    due: datetime, zone: ZoneInfo, cap: FrequencyCap, hours: list[int]
+) -> None:
+    sends = around(due, hours)
+    lands = earliest_allowed(due, zone, DEFAULT)
+    expected = Send(lands) if allows(cap, sends, lands) else Skip("frequency_cap")
+    assert when_to_send(due, zone, DEFAULT, cap, sends) == expected
+    # Transactional messages skip the cap, not the quiet hours; None turns both off.
+    assert when_to_send(due, zone, DEFAULT, cap, sends, kind="transactional") == Send(lands)
+    assert when_to_send(due, zone, None, None, sends) == Send(due)
+
+
+def test_a_cap_that_lets_out_at_night_waits_for_the_morning() -> None:
+    """One a day, last sent at 22:00 New York time: 10:00 tomorrow is capped until 22:00,
+    which is quiet, so the message goes at 08:00 the day after."""
+    last = datetime(2024, 6, 3, 22, tzinfo=NEW_YORK)
+    cap = FrequencyCap(1, timedelta(hours=24))
+    due = datetime(2024, 6, 4, 10, tzinfo=NEW_YORK)
+    decision = when_to_send(due, NEW_YORK, DEFAULT, cap, [last], mode="defer")
+    assert decision == Send(datetime(2024, 6, 5, 8, tzinfo=NEW_YORK))
+    assert when_to_send(due, NEW_YORK, DEFAULT, cap, [last]) == Skip("frequency_cap")

@@ -17,11 +17,14 @@ RFC 5545 and PEP 495's ``fold=0`` read them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, assert_never
 from zoneinfo import ZoneInfo
+
+from textwire.campaigns.caps import CapMode, Decision, FrequencyCap, MessageKind, Send, decide
+from textwire.campaigns.quiet_hours import QuietHoursRule, earliest_allowed
 
 # The westernmost offset in use (Etc/GMT+12, Baker Island): a local wall-clock time has not
 # yet come anywhere on Earth while it is still ahead of this zone's clock.
@@ -176,3 +179,34 @@ def throttled_instant(start: datetime, per_minute: int | None, k: int) -> dateti
     if per_minute < 1:
         raise ValueError("a throttle allows at least one message per minute")
     return start + timedelta(microseconds=k * _MINUTE_US // per_minute)
+
+
+def when_to_send(
+    due: datetime,
+    zone: ZoneInfo,
+    quiet: QuietHoursRule | None,
+    cap: FrequencyCap | None,
+    sends: Sequence[datetime],
+    *,
+    kind: MessageKind = "marketing",
+    mode: CapMode = "skip",
+) -> Decision:
+    """One recipient's message, due at ``due`` (from ``send_instant``, or a throttled slot):
+    first it waits for ``quiet`` hours to end in ``zone``, then the frequency ``cap`` is
+    applied at that instant, against the contact's sorted marketing ``sends``.
+
+    In ``skip`` mode (campaigns) a capped message is ``Skip("frequency_cap")``. In ``defer``
+    mode (journey steps) it waits for the cap, and then again for quiet hours if the cap let
+    it out at night, until an instant satisfies both. ``None`` turns either check off.
+    """
+    at = due
+    # A pass that does not return leaves one of the cap's refused intervals behind for good,
+    # and there are fewer of those than sends: the loop ends within len(sends) + 1 passes.
+    for _ in range(len(sends) + 2):
+        if quiet is not None:
+            at = earliest_allowed(at, zone, quiet)
+        decision = decide(cap, sends, at, kind=kind, mode=mode)
+        if not isinstance(decision, Send) or decision.at == at:
+            return decision
+        at = decision.at
+    raise AssertionError(f"no instant satisfies both quiet hours and the cap after {due}")

@@ -81,9 +81,12 @@ NEW_YORK = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def at(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
+def at(
+    zone: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int, fold: int = 0
+) -> datetime:
     """A local wall-clock time in ``zone``, as the UTC instant it names."""
-    return datetime(*args, tzinfo=zone, fold=fold).astimezone(UTC)  # type: ignore[misc]
+    local = datetime(year, month, day, hour, minute, tzinfo=zone, fold=fold)
+    return local.astimezone(UTC)
 
 
 # Properties -------------------------------------------------------------------------------

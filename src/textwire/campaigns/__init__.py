@@ -1,0 +1,1 @@
+"""Campaigns: templates, audiences, schedules, the ledger and reports."""

@@ -1,0 +1,1 @@
+"""Campaigns: templates, prices, schedules and the fan-out that sends to an audience (F-CAMP)."""

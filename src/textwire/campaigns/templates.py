@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, NoReturn
 
-from jinja2 import Undefined, nodes
+from jinja2 import Undefined, meta, nodes
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.parser import Parser
@@ -134,14 +134,6 @@ class _Sandbox(SandboxedEnvironment):
         self.filters = {name: _bounded(JINJA_FILTERS[name]) for name in FILTERS}
         self.filters["replace"] = _bounded(_replace)
         self.globals = {}
-        self.last_failure: tuple[int, str] | None = None
-
-    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        parser = _FailureSpy(self, source, name, filename)
-        try:
-            return parser.parse()
-        finally:
-            self.last_failure = parser.failed_on
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return isinstance(obj, LoopContext) and attr in _LOOP_ATTRIBUTES
@@ -229,36 +221,35 @@ def compile_body(source: str, *, declared: Collection[str] | None = None) -> Com
     is what a variable may name besides the built-ins."""
     if len(source) > MAX_SOURCE:
         raise TemplateError(f"must be at most {MAX_SOURCE} characters")
+    parser = _FailureSpy(_ENV, source)
     try:
-        tree = _ENV.parse(source)
+        tree = parser.parse()
     except TemplateSyntaxError as exc:
-        line, column = _position(source, exc.lineno, _ENV.last_failure)
+        line, column = _position(source, exc.lineno, parser.failed_on)
         raise TemplateError(exc.message or "syntax error", line=line, column=column) from None
     except Exception:  # hostile text can reach any corner of Jinja's parser
         raise TemplateError("too deeply nested", line=1, column=1) from None
     _check_tree(source, tree)
-    names = _variables(tree)
+    try:
+        names = _variables(tree)
+        template = _ENV.from_string(tree)
+    except TemplateSyntaxError as exc:  # found by the compiler: an unknown test
+        line, column = _position(source, exc.lineno, None)
+        raise TemplateError(exc.message or "syntax error", line=line, column=column) from None
+    except Exception:  # Python's compiler refuses some deep expressions
+        raise TemplateError("too deeply nested", line=1, column=1) from None
     if declared is not None:
         unknown = sorted(names - set(declared))
         if unknown:
             node = _first_name(tree, unknown[0])
             line, column = _node_position(source, node)
             raise TemplateError(f"'{unknown[0]}' is not a contact field", line=line, column=column)
-    try:
-        template = _ENV.from_string(tree)
-    except Exception:  # Python's compiler refuses some deep expressions
-        raise TemplateError("too deeply nested", line=1, column=1) from None
     return Compiled(source, frozenset(names), template)
 
 
 def _variables(tree: nodes.Template) -> set[str]:
-    # Names read before any loop binds them; a loop's own target is not a variable.
-    bound = {n.name for f in tree.find_all(nodes.For) for n in f.target.find_all(nodes.Name)}
-    return {
-        n.name
-        for n in tree.find_all(nodes.Name)
-        if n.ctx == "load" and n.name not in BUILTINS and n.name not in bound
-    }
+    # Jinja's own scoping analysis: names read before anything in the body binds them.
+    return set(meta.find_undeclared_variables(tree)) - BUILTINS
 
 
 def _check_tree(source: str, tree: nodes.Template) -> None:

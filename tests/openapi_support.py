@@ -61,6 +61,8 @@ class Seeded:
             ("/Integrations/{sid}", "integration"),
             ("/Inbound/{sid}", "integration"),
             ("/Receipts/{sid}", "integration"),
+            ("/Templates/{sid}", "template"),
+            ("/Prices/{sid}", "price"),
         ):
             if marker in path:
                 return name
@@ -112,4 +114,8 @@ def seed(server: LiveServer) -> Seeded:
             headers={"Content-Type": "text/csv"},
         )
         s.ids["sync"] = made(sync)["sid"]
+        s.ids["template"] = made(
+            c.post("/v1/Templates", data={"Body": "Hi {{ name | default('you') }}"})
+        )["sid"]
+        s.ids["price"] = made(c.post("/v1/Prices", data={"Country": "US", "Price": "0.01"}))["sid"]
     return s

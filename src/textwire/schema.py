@@ -7,6 +7,7 @@ imported here, so Alembic and the schema test see every table.
 from __future__ import annotations
 
 from textwire import tables as core
+from textwire.campaigns import template_tables as templates
 from textwire.consent import tables as consent
 from textwire.links import tables as links
 from textwire.messages import tables as messages
@@ -15,4 +16,14 @@ from textwire.providers import tables as providers
 from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["consent", "core", "links", "messages", "metadata", "outbox", "providers", "senders"]
+__all__ = [
+    "consent",
+    "core",
+    "links",
+    "messages",
+    "metadata",
+    "outbox",
+    "providers",
+    "senders",
+    "templates",
+]

@@ -20,6 +20,7 @@ from textwire import __version__
 from textwire.api import accounts, keys
 from textwire.api.declare import install_openapi
 from textwire.api.params import path_refusal
+from textwire.campaigns import template_api
 from textwire.consent import api as consent_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
@@ -79,6 +80,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     app.include_router(senders_api.router)
     app.include_router(links_api.router)
     app.include_router(providers_api.router)
+    app.include_router(template_api.router)
     _install_error_handlers(app)
     install_openapi(app)
 

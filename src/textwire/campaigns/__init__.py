@@ -1,1 +1,2 @@
-"""Campaigns: templates, audiences, schedules, the ledger and reports."""
+"""Campaigns: templates, prices, schedules, quiet hours, caps and (to come) the fan-out to an
+audience, its ledger and reports (F-CAMP)."""

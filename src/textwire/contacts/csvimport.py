@@ -6,7 +6,9 @@ line naming the columns. Column names are trimmed and matched without letter cas
 - identifiers, at least one: ``phone`` (E.164), ``email`` (the address or its SHA-256 hex,
   as everywhere), ``custom_id``; a row is upserted into the contact one of them names;
 - the contact's own: ``friendly_name``, ``time_zone`` (IANA), ``language`` (BCP 47);
-- ``sid`` and ``time_zone_source``, which the export writes, are read and ignored;
+- ``sid`` and ``time_zone_source``, which the export writes: the SID is ignored, and a
+  ``time_zone`` whose source is not ``explicit`` is left out (it was inferred, and is inferred
+  again), so an export imports back unchanged;
 - every other column must be a field the account has declared, and its cells are coerced
   to the field's type (:mod:`textwire.contacts.fields`).
 
@@ -179,6 +181,8 @@ class ContactCsv:
                     own[name] = check_time_zone(text, field=name)
                 elif name == "language":
                     own[name] = normalize_language(text, field=name)
+                elif name == "time_zone_source":
+                    own[name] = text
                 elif name in IGNORED_COLUMNS:
                     continue
                 else:
@@ -189,6 +193,9 @@ class ContactCsv:
                 raise ValueError(f"{exc.field}: {exc.rule}") from None
         if not idents:
             raise ValueError("no identifier: phone, email and custom_id are all empty")
+        if own.get("time_zone_source", "explicit") != "explicit":
+            # An exported zone that was inferred stays inferred when imported back.
+            own.pop("time_zone", None)
         return ContactRow(
             line,
             tuple(dict.fromkeys(idents)),

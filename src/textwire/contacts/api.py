@@ -209,10 +209,14 @@ async def fetch_import(sid: str, request: Request) -> JSONResponse:
     return JSONResponse(import_resource(row, base_url(request)))
 
 
-@router.get("/v1/Contacts.csv", **declared.export_contacts)
-async def export_contacts(request: Request) -> StreamingResponse:
+class CsvResponse(StreamingResponse):
+    media_type = "text/csv"
+
+
+@router.get("/v1/Contacts.csv", response_class=CsvResponse, **declared.export_contacts)
+async def export_contacts(request: Request) -> CsvResponse:
     rt, account = await account_of(request)
-    return StreamingResponse(
+    return CsvResponse(
         export_csv(rt.db, account),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},

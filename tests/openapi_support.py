@@ -43,6 +43,8 @@ class Seeded:
             values["sid"] = self.ids[self.resource_of(path)]
         if "{kind}" in path:
             values["kind"] = "Messages"
+        if "{key}" in path:
+            values["key"] = self.ids["field"]
         if "{value}" in path:
             values["value"] = self.ids["message"]
         return values
@@ -54,6 +56,7 @@ class Seeded:
             ("/Keys/{sid}", "key"),
             ("/Contacts/{sid}", "contact"),
             ("/Syncs/{sid}", "sync"),
+            ("/Imports/{sid}", "import"),
             ("/{kind_path}/{sid}", "number"),
             ("/Services/{sid}", "service"),
             ("/Senders/{sid}", "number"),
@@ -118,4 +121,13 @@ def seed(server: LiveServer) -> Seeded:
             c.post("/v1/Templates", data={"Body": "Hi {{ name | default('you') }}"})
         )["sid"]
         s.ids["price"] = made(c.post("/v1/Prices", data={"Country": "US", "Price": "0.01"}))["sid"]
+        s.ids["field"] = made(c.post("/v1/ContactFields", data={"Key": "score", "Type": "number"}))[
+            "key"
+        ]
+        imported = c.post(
+            "/v1/Contacts/Imports",
+            content=b"phone,score\n+14155550101,3\n",
+            headers={"Content-Type": "text/csv"},
+        )
+        s.ids["import"] = made(imported)["sid"]
     return s

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from textwire import __version__
 from textwire import tables as t
 from textwire.commands import filters
+from textwire.commands.contacts import contacts_app
 from textwire.commands.context import (
     err_console,
     resolve_account,
@@ -47,6 +48,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(messages_app, name="messages")
 app.add_typer(db_app, name="db")
 app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(contacts_app, name="contacts")
 app.command("segments")(segments_command)
 app.add_typer(links_app, name="links")
 app.add_typer(keys_app, name="keys")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textwire import tables as core
 from textwire.campaigns import template_tables as templates
 from textwire.consent import tables as consent
+from textwire.contacts import tables as contacts
 from textwire.links import tables as links
 from textwire.messages import tables as messages
 from textwire.outbox import tables as outbox
@@ -18,6 +19,7 @@ from textwire.tables import metadata
 
 __all__ = [
     "consent",
+    "contacts",
     "core",
     "links",
     "messages",

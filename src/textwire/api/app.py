@@ -22,6 +22,7 @@ from textwire.api.declare import install_openapi
 from textwire.api.params import path_refusal
 from textwire.campaigns import template_api
 from textwire.consent import api as consent_api
+from textwire.contacts import api as contacts_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
 from textwire.messages import api as messages_api
@@ -75,6 +76,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     app.include_router(messages_api.router)
     app.include_router(keys.router)
     app.include_router(accounts.router)
+    app.include_router(contacts_api.router)  # before consent's /v1/Contacts/{sid}
     app.include_router(consent_api.router)  # before service_api's /v1/Services/{s}/{kind}
     app.include_router(service_api.router)
     app.include_router(senders_api.router)

@@ -23,6 +23,10 @@ from textwire.consent.identifiers import Identifier, IdentifierError, parse_iden
 from textwire.consent.keywords import KeywordConfig, KeywordConfigError
 from textwire.consent.state import ACCOUNT_SCOPE, record, scopes_for
 from textwire.consent.sync import SyncRequest, run_resource, sync_subscribers
+from textwire.contacts import store as contact_store
+from textwire.contacts.fields import FieldError, apply_changes
+from textwire.contacts.language import LanguageError, normalize_language
+from textwire.contacts.timezones import TimeZoneError, check_time_zone
 from textwire.errors import TextwireError, invalid, not_found
 from textwire.runtime import Runtime
 
@@ -76,6 +80,60 @@ async def _claim(conn: AsyncConnection, account: str, idents: list[Identifier], 
             )
 
 
+class _ContactChanges:
+    """What a create or update sets beyond identifiers (F-CONTACT-1), checked before any
+    write: ``Fields`` (a JSON object, or ``Fields.<key>`` parameters), ``TimeZone`` and
+    ``Language`` (an empty value clears them: the zone is inferred again)."""
+
+    def __init__(self, params: Params) -> None:
+        self.fields: dict[str, object] = {}
+        document = params.object("Fields")
+        for key, value in (document or {}).items():
+            if isinstance(value, dict | list):
+                raise invalid(f"Fields.{key}", "must be a string, number, boolean or null")
+            self.fields[key] = value
+        names = params.keys()
+        for name in names:
+            if name.startswith("Fields."):
+                self.fields[name.removeprefix("Fields.")] = params.get(name)
+        self.time_zone = params.get("TimeZone")
+        if self.time_zone:
+            try:
+                self.time_zone = check_time_zone(self.time_zone)
+            except TimeZoneError as exc:
+                raise invalid(exc.field, exc.rule) from None
+        self.language = params.get("Language")
+        if self.language:
+            try:
+                self.language = normalize_language(self.language)
+            except LanguageError as exc:
+                raise invalid(exc.field, exc.rule) from None
+
+    async def attributes(
+        self, conn: AsyncConnection, account: str, current: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The contact's attributes with the field changes applied; 400 naming the field."""
+        if not self.fields:
+            return current
+        declared = await contact_store.declared_types(conn, account)
+        try:
+            return apply_changes(declared, current, self.fields) or None
+        except FieldError as exc:
+            raise invalid(exc.field, exc.rule) from None
+
+    def own_values(self) -> dict[str, Any]:
+        return {} if self.language is None else {"language": self.language or None}
+
+    async def settle_time_zone(self, conn: AsyncConnection, account: str, sid: str) -> None:
+        await contact_store.settle_time_zone(
+            conn,
+            account,
+            sid,
+            explicit=self.time_zone or None,
+            clear_explicit=self.time_zone == "",
+        )
+
+
 # -- contacts ------------------------------------------------------------------------------
 
 
@@ -87,11 +145,19 @@ async def create_contact(request: Request) -> JSONResponse:
     name = params.get("FriendlyName")
     if name is not None and len(name) > 64:
         raise invalid("FriendlyName", "at most 64 characters")
+    changes = _ContactChanges(params)
     now = rt.clock.now()
     async with rt.db.write() as conn:
         await _claim(conn, account, idents, "")
-        sid = await contacts.create_contact(conn, account, now, friendly_name=name or None)
+        attributes = await changes.attributes(conn, account, None)
+        sid = await contacts.create_contact(
+            conn, account, now, friendly_name=name or None, attributes=attributes
+        )
         await contacts.attach(conn, account, sid, idents, now)
+        if changes.own_values():
+            c = ct.contacts
+            await conn.execute(update(c).where(c.c.sid == sid).values(**changes.own_values()))
+        await changes.settle_time_zone(conn, account, sid)
         body = await _contact(conn, request, account, sid)
     return JSONResponse(body, status_code=201)
 
@@ -135,6 +201,7 @@ async def identify_event(request: Request) -> JSONResponse:
         raise invalid("PhoneNumber", "an event needs at least one PhoneNumber, Email or CustomId")
     async with rt.db.write() as conn:
         sid, merged = await contacts.identify(conn, account, idents, rt.clock.now())
+        await contact_store.settle_time_zone(conn, account, sid)  # a new number may say more
         body = await _contact(conn, request, account, sid)
     return JSONResponse({**body, "event": kind, "merged_contact_sids": merged})
 
@@ -148,15 +215,19 @@ async def fetch_contact(sid: str, request: Request) -> JSONResponse:
 
 @router.post("/v1/Contacts/{sid}", **declared.update_contact)
 async def update_contact(sid: str, request: Request) -> JSONResponse:
-    """Set ``FriendlyName`` and add identifiers."""
+    """Set ``FriendlyName``, ``Fields``, ``TimeZone``, ``Language``; add identifiers."""
     rt, account = await account_of(request)
     params = await read_params(request)
     idents = _identifiers(params)
+    changes = _ContactChanges(params)
     now = rt.clock.now()
     c = ct.contacts
     async with rt.db.write() as conn:
-        await _contact(conn, request, account, sid)
+        current = await _contact(conn, request, account, sid)
         await _claim(conn, account, idents, sid)
+        if changes.fields:
+            attributes = await changes.attributes(conn, account, current["attributes"])
+            await conn.execute(update(c).where(c.c.sid == sid).values(attributes=attributes))
         new = [i for i in idents if await contacts.find_contact(conn, account, i) is None]
         await contacts.attach(conn, account, sid, new, now)
         values: dict[str, Any] = {"date_updated": now}
@@ -165,7 +236,8 @@ async def update_contact(sid: str, request: Request) -> JSONResponse:
             if len(name) > 64:
                 raise invalid("FriendlyName", "at most 64 characters")
             values["friendly_name"] = name or None
-        await conn.execute(update(c).where(c.c.sid == sid).values(**values))
+        await conn.execute(update(c).where(c.c.sid == sid).values(**values, **changes.own_values()))
+        await changes.settle_time_zone(conn, account, sid)
         body = await _contact(conn, request, account, sid)
     return JSONResponse(body)
 
@@ -286,7 +358,7 @@ async def opt_out(request: Request) -> JSONResponse:
 # -- subscriber syncs ----------------------------------------------------------------------
 
 
-async def _spool(request: Request) -> Any:
+async def spool_upload(request: Request) -> Any:
     """The request body in an anonymous temp file; refuses oversize and truncated uploads."""
     declared = request.headers.get("content-length")
     expected = int(declared) if declared and declared.isdigit() else None
@@ -330,7 +402,7 @@ async def create_sync(request: Request) -> JSONResponse:
         rt, account, query.get("MessagingServiceSid"), "MessagingServiceSid"
     )
     strict = bool(query.bool("Strict"))
-    spool = await _spool(request)
+    spool = await spool_upload(request)
     try:
         req = SyncRequest(account, scope, strict=strict, filename=query.get("FileName"))
         run, _report = await sync_subscribers(rt.db, rt.clock, req, spool)

@@ -43,6 +43,17 @@ IDENTIFIERS: Final = (
     ),
 )
 FRIENDLY_NAME: Final = text("FriendlyName", "At most 64 characters.", max_length=64)
+# F-CONTACT-1: typed field values, the explicit time zone and the language.
+CONTACT_DATA: Final = (
+    Param(
+        "Fields",
+        "object",
+        description="Field values by key (declared with /v1/ContactFields); null removes "
+        "one. A form may send 'Fields.<key>=value' parameters instead.",
+    ),
+    text("TimeZone", "An IANA time zone; empty infers it again.", max_length=64),
+    text("Language", "A language tag such as en or pt-BR; empty clears it.", max_length=35),
+)
 
 CONTACT: Final = Resource(
     "Contact",
@@ -51,6 +62,9 @@ CONTACT: Final = Resource(
         "account_sid": "string",
         "friendly_name": "string?",
         "attributes": "any",
+        "time_zone": "string?",
+        "time_zone_source": "string?",
+        "language": "string?",
         "identifiers": "array",
         "consent": "object",
         "date_created": "string",
@@ -62,7 +76,7 @@ create_contact: Final = operation(
     success=CONTACT,
     status=201,
     body="form+json",
-    params=(*IDENTIFIERS, FRIENDLY_NAME),
+    params=(*IDENTIFIERS, FRIENDLY_NAME, *CONTACT_DATA),
     errors=(409, 413, 415),
 )
 list_contacts: Final = operation(
@@ -78,7 +92,7 @@ fetch_contact: Final = operation(success=CONTACT)
 update_contact: Final = operation(
     success=CONTACT,
     body="form+json",
-    params=(*IDENTIFIERS, FRIENDLY_NAME),
+    params=(*IDENTIFIERS, FRIENDLY_NAME, *CONTACT_DATA),
     errors=(409, 413, 415),
 )
 delete_contact: Final = operation(success=None, status=204)

@@ -38,6 +38,11 @@ contacts = Table(
     Column("account_sid", SID, nullable=False),
     Column("friendly_name", String(64), nullable=True),
     Column("attributes", JSON, nullable=True),
+    # Owned by textwire.contacts (F-CONTACT-1): the zone, where it came from
+    # (explicit | number | account), and a BCP 47 language tag.
+    Column("time_zone", String(64), nullable=True),
+    Column("time_zone_source", String(16), nullable=True),
+    Column("language", String(35), nullable=True),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_updated", UTCDateTime, nullable=False),
     Index("ix_contacts_account_created", "account_sid", "date_created"),

@@ -1,7 +1,7 @@
 """templates: campaign templates (bodies, language and A/B variants) and the price table
 
 Revision ID: 0014_templates
-Revises: 0011_one_history
+Revises: 0012_contact_fields
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import textwire.tables
 
 revision = "0014_templates"
-down_revision = "0011_one_history"
+down_revision = "0012_contact_fields"
 branch_labels = None
 depends_on = None
 

@@ -21,6 +21,9 @@ class Api:
         self.server = app
         acct = app.new_account(name)
         self.auth = (acct.account_sid, acct.auth_token)
+        # A body may name only declared contact fields (and the built-ins).
+        for key in FIELDS:
+            self.ok("POST", "/v1/ContactFields", data={"Key": key, "Type": "text"})
 
     def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         kw.setdefault("auth", self.auth)
@@ -40,6 +43,9 @@ class Api:
 
     def templates(self) -> list[dict[str, Any]]:
         return list(self.ok("GET", "/v1/Templates")["templates"])
+
+
+FIELDS = ("first_name", "city", "name", "nome", "a", "word", "n")
 
 
 @pytest.fixture
@@ -115,6 +121,13 @@ def test_a_bad_body_is_a_400_naming_the_field_and_nothing_is_written(
 ) -> None:
     message = api.refused("POST", "/v1/Templates", json=body)
     assert f"'{field}'" in message and rule in message
+    assert api.templates() == []
+
+
+def test_a_field_the_account_has_not_declared_is_refused(api: Api) -> None:
+    """F-CAMP-1: an unknown field is a 400 naming the parameter and where it is."""
+    message = api.refused("POST", "/v1/Templates", data={"Body": "Hi {{ surname }}"})
+    assert "'surname' is not a contact field at line 1, column" in message
     assert api.templates() == []
 
 

@@ -14,8 +14,8 @@ from textwire.campaigns import template_tables as tt
 from textwire.campaigns.pricing import Price
 from textwire.campaigns.templates import Scalar
 from textwire.consent import tables as ct
+from textwire.contacts.tables import contact_fields
 from textwire.ids import new_sid
-from textwire.tables import metadata
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,9 @@ async def delete_template(conn: AsyncConnection, account_sid: str, sid: str) -> 
     return bool(done.rowcount)
 
 
-async def declared_fields(conn: AsyncConnection, account_sid: str) -> frozenset[str] | None:
-    """The account's contact field keys, or None while no field catalogue is declared.
-
-    The catalogue (``contact_fields``) belongs to ``textwire.contacts``, built alongside this
-    module; it is found on the shared metadata rather than imported, so templates work
-    before and after it lands. With it, a body naming an undeclared field is refused.
-    """
-    fields = metadata.tables.get("contact_fields")
-    if fields is None:
-        return None
+async def declared_fields(conn: AsyncConnection, account_sid: str) -> frozenset[str]:
+    """The account's contact field keys: a body naming any other field is refused."""
+    fields = contact_fields
     keys = await conn.scalars(select(fields.c.key).where(fields.c.account_sid == account_sid))
     return frozenset(str(k) for k in keys)
 

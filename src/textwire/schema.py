@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textwire import tables as core
 from textwire.consent import tables as consent
+from textwire.contacts import audience_tables as audiences
 from textwire.links import tables as links
 from textwire.messages import tables as messages
 from textwire.outbox import tables as outbox
@@ -15,4 +16,14 @@ from textwire.providers import tables as providers
 from textwire.senders import tables as senders
 from textwire.tables import metadata
 
-__all__ = ["consent", "core", "links", "messages", "metadata", "outbox", "providers", "senders"]
+__all__ = [
+    "audiences",
+    "consent",
+    "core",
+    "links",
+    "messages",
+    "metadata",
+    "outbox",
+    "providers",
+    "senders",
+]

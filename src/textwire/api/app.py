@@ -21,6 +21,7 @@ from textwire.api import accounts, hot, keys
 from textwire.api.declare import install_openapi
 from textwire.api.params import path_refusal
 from textwire.consent import api as consent_api
+from textwire.contacts import audience_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
 from textwire.messages import api as messages_api
@@ -79,6 +80,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     app.include_router(senders_api.router)
     app.include_router(links_api.router)
     app.include_router(providers_api.router)
+    app.include_router(audience_api.router)
     _install_error_handlers(app)
     install_openapi(app)
 

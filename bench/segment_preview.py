@@ -170,9 +170,7 @@ async def main(n: int) -> None:
             )
             for text in FILTERS:
                 cond = segments.condition(segments.parse_filter(text), cat)
-                query = select(func.count()).select_from(c).where(
-                    c.c.account_sid == ACCOUNT, cond
-                )
+                query = select(func.count()).select_from(c).where(c.c.account_sid == ACCOUNT, cond)
                 took, count = await _best(conn, query)
                 shown = text if len(text) <= 58 else text[:57] + "…"
                 print(

@@ -45,6 +45,8 @@ class Seeded:
             values["kind"] = "Messages"
         if "{value}" in path:
             values["value"] = self.ids["message"]
+        if "{contact_sid}" in path:
+            values["contact_sid"] = self.ids["contact"]
         return values
 
     @staticmethod
@@ -61,6 +63,8 @@ class Seeded:
             ("/Integrations/{sid}", "integration"),
             ("/Inbound/{sid}", "integration"),
             ("/Receipts/{sid}", "integration"),
+            ("/Lists/{sid}", "list"),
+            ("/Segments/{sid}", "segment"),
         ):
             if marker in path:
                 return name
@@ -112,4 +116,9 @@ def seed(server: LiveServer) -> Seeded:
             headers={"Content-Type": "text/csv"},
         )
         s.ids["sync"] = made(sync)["sid"]
+        s.ids["list"] = made(c.post("/v1/Lists", data={"FriendlyName": "Fuzz"}))["sid"]
+        made(c.post(f"/v1/Lists/{s.ids['list']}/Members", data={"ContactSid": s.ids["contact"]}))
+        s.ids["segment"] = made(
+            c.post("/v1/Segments", data={"FriendlyName": "Fuzz", "Filter": "has phone"})
+        )["sid"]
     return s

@@ -5,6 +5,7 @@ combine lists and segments with exclusions. Runs on SQLite, and on PostgreSQL wh
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -131,10 +132,19 @@ class Api:
 
 
 @pytest.fixture
-def api(app: InProcess) -> Api:
+def api(app: InProcess) -> Iterator[Api]:
     made = Api(app)
     made.declare()  # the fields table exists, whichever branch runs this
-    return made
+    yield made
+    if "contact_fields" not in metadata.tables:  # made here: leave the database as found
+
+        async def drop() -> None:
+            table = _FIELDS
+            assert table is not None
+            async with app.rt.db.write() as conn:
+                await conn.run_sync(lambda sync: table.drop(sync, checkfirst=True))
+
+        app.call(drop())
 
 
 def test_lists_crud_and_members(api: Api) -> None:

@@ -46,7 +46,9 @@ values = st.one_of(
 )
 windows = st.one_of(
     st.none(),
-    st.builds(Within, st.integers(0, 3650), st.sampled_from(["h", "d", "w"])),
+    st.builds(Within, st.integers(0, 3650), st.sampled_from(["h", "d", "w"])).filter(
+        lambda w: w.hours <= fl.MAX_DURATION_HOURS
+    ),
     st.builds(fl.After, st.dates()),
     st.builds(fl.Before, st.dates()),
 )

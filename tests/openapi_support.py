@@ -47,6 +47,8 @@ class Seeded:
             values["key"] = self.ids["field"]
         if "{value}" in path:
             values["value"] = self.ids["message"]
+        if "{contact_sid}" in path:
+            values["contact_sid"] = self.ids["contact"]
         return values
 
     @staticmethod
@@ -66,6 +68,8 @@ class Seeded:
             ("/Receipts/{sid}", "integration"),
             ("/Templates/{sid}", "template"),
             ("/Prices/{sid}", "price"),
+            ("/Lists/{sid}", "list"),
+            ("/Segments/{sid}", "segment"),
         ):
             if marker in path:
                 return name
@@ -117,9 +121,6 @@ def seed(server: LiveServer) -> Seeded:
             headers={"Content-Type": "text/csv"},
         )
         s.ids["sync"] = made(sync)["sid"]
-        s.ids["template"] = made(
-            c.post("/v1/Templates", data={"Body": "Hi {{ name | default('you') }}"})
-        )["sid"]
         s.ids["price"] = made(c.post("/v1/Prices", data={"Country": "US", "Price": "0.01"}))["sid"]
         s.ids["field"] = made(c.post("/v1/ContactFields", data={"Key": "score", "Type": "number"}))[
             "key"
@@ -130,4 +131,14 @@ def seed(server: LiveServer) -> Seeded:
             headers={"Content-Type": "text/csv"},
         )
         s.ids["import"] = made(imported)["sid"]
+        # A template may name only declared fields.
+        made(c.post("/v1/ContactFields", data={"Key": "name", "Type": "text"}))
+        s.ids["template"] = made(
+            c.post("/v1/Templates", data={"Body": "Hi {{ name | default('you') }}"})
+        )["sid"]
+        s.ids["list"] = made(c.post("/v1/Lists", data={"FriendlyName": "Fuzz"}))["sid"]
+        made(c.post(f"/v1/Lists/{s.ids['list']}/Members", data={"ContactSid": s.ids["contact"]}))
+        s.ids["segment"] = made(
+            c.post("/v1/Segments", data={"FriendlyName": "Fuzz", "Filter": "has phone"})
+        )["sid"]
     return s

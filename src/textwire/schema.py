@@ -9,6 +9,7 @@ from __future__ import annotations
 from textwire import tables as core
 from textwire.campaigns import template_tables as templates
 from textwire.consent import tables as consent
+from textwire.contacts import audience_tables as audiences
 from textwire.contacts import tables as contacts
 from textwire.links import tables as links
 from textwire.messages import tables as messages
@@ -18,6 +19,7 @@ from textwire.senders import tables as senders
 from textwire.tables import metadata
 
 __all__ = [
+    "audiences",
     "consent",
     "contacts",
     "core",

@@ -224,6 +224,18 @@ def known_values(seeded: Seeded) -> Known:
         "MessageSid": (ids["message"], "SMnope"),
         "DomainName": ("links.example.org", "a.example.net", "nope"),
         "AlphaSender": ("ACME", "Shop2", "12345"),
+        "ContactSid": (ids["contact"], "CTnope"),
+        "IncludeLists": (ids["list"], "LSnope"),
+        "ExcludeLists": (ids["list"], "LSnope"),
+        "IncludeSegments": (ids["segment"], "SGnope"),
+        "ExcludeSegments": (ids["segment"], "SGnope"),
+        "Filter": (
+            'has phone and not clicked within 30d or friendly_name contains "a%"',
+            f"consent = subscribed and list = {ids['list']}",
+            "date_created after 9999-12-31 or messaged before 0001-01-01",
+            "friendly_name = 1",
+            "(((",
+        ),
     }
 
 
@@ -364,6 +376,10 @@ def baselines(seeded: Seeded) -> dict[str, dict[str, Any]]:
         "POST /v1/Services": {"FriendlyName": "x"},
         "POST /v1/Contacts": {"PhoneNumber": ["+447911123456"], "FriendlyName": "Ann"},
         "POST /v1/Senders": {"Sender": "+14155550102"},
+        "POST /v1/Segments": {"FriendlyName": "s", "Filter": "has phone"},
+        "POST /v1/Segments/Preview": {"Filter": "clicked within 30d", "SampleSize": "5"},
+        "POST /v1/Audiences/Preview": {"IncludeLists": [ids["list"]]},
+        "POST /v1/Lists/{sid}/Members": {"ContactSid": [ids["contact"]]},
     }
 
 

@@ -23,6 +23,7 @@ from textwire.api.params import path_refusal
 from textwire.campaigns import template_api
 from textwire.consent import api as consent_api
 from textwire.contacts import api as contacts_api
+from textwire.contacts import audience_api
 from textwire.errors import TextwireError
 from textwire.links import api as links_api
 from textwire.messages import api as messages_api
@@ -83,6 +84,7 @@ def create_app(rt: Runtime, *, hot_paths: bool = True) -> FastAPI:
     app.include_router(links_api.router)
     app.include_router(providers_api.router)
     app.include_router(template_api.router)
+    app.include_router(audience_api.router)
     _install_error_handlers(app)
     install_openapi(app)
 

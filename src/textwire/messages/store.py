@@ -405,6 +405,25 @@ async def from_addrs(conn: AsyncConnection, sids: Iterable[str]) -> dict[str, st
     return {r.sid: r.from_addr for r in result}
 
 
+def recipients_messaged(
+    account_sid: str, *, since: datetime | None = None, until: datetime | None = None
+) -> Select[tuple[str]]:
+    """The numbers ``account_sid`` sent to (any outbound message not canceled), created at or
+    after ``since`` and before ``until``: the "messaged within 7d" of a segment filter, used
+    as ``phone IN (this)``. It reads the account's range of ``ix_messages_account_created``
+    once for the whole filter, never once per contact."""
+    query = select(m.c.to_addr).where(
+        m.c.account_sid == account_sid,
+        m.c.direction != "inbound",
+        m.c.status != "canceled",
+    )
+    if since is not None:
+        query = query.where(m.c.date_created >= since)
+    if until is not None:
+        query = query.where(m.c.date_created < until)
+    return query
+
+
 async def delivered_among(
     conn: AsyncConnection,
     source: FromClause,

@@ -1,7 +1,7 @@
 """templates: campaign templates (bodies, language and A/B variants) and the price table
 
 Revision ID: 0014_templates
-Revises: 0012_contact_fields
+Revises: 0013_audiences
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import textwire.tables
 
 revision = "0014_templates"
-down_revision = "0012_contact_fields"
+down_revision = "0013_audiences"
 branch_labels = None
 depends_on = None
 
